@@ -68,3 +68,34 @@ def classify_column(link_text: str) -> str:
         if kind.pattern.search(text):
             return kind.key
     return "other"
+
+# A well-formed 索引号 (C13), in every form seen on real pages: `000014349/2017-00110`,
+# `0142768-8/2022-00185`, `11441700007280420Y/2021-00050`, `sggzyjyzx/2024-00002`,
+# `2025/00012138`, `1-6345-2020-00007`.
+INDEX_NO_PATTERN = re.compile(
+    r"^(?:[0-9A-Za-z][0-9A-Za-z-]{0,19}/\d{4}-\d{4,6}|\d{4}/\d{6,10}|\d{1,4}-\d{2,6}-\d{4}-\d{4,6})$"
+)
+
+# An empty column's explanatory note (C06): says why the column has no items.
+EMPTY_NOTE_PATTERN = re.compile(r"说明|原因|不涉及|无此类|无此项|未产生")
+
+_ORG_PREFIXES = ("天津市", "滨海新区", "区")
+_ORG_SUFFIXES = ("人民政府", "办事处")
+
+
+def normalize_org_name(name: str) -> str:
+    """An organisation name without the prefixes and suffixes that vary between pages (C13).
+
+    `滨海新区教育局`, `区教育局` and `天津市滨海新区教育局` all become `教育局`.
+    """
+    text = re.sub(r"\s+", "", name or "")
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _ORG_PREFIXES:
+            if text.startswith(prefix) and len(text) > len(prefix) + 1:
+                text, changed = text[len(prefix):], True
+        for suffix in _ORG_SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix) + 1:
+                text, changed = text[: -len(suffix)], True
+    return text

@@ -1,0 +1,244 @@
+"""The ground truth: every unit's expected verdict on every check, derived from the model.
+
+This is an independent implementation of the rules in expectations/catalog.yaml, working on
+what the generator knows it published (not on pages). The validation stage implements the same
+rules on what the pipeline extracted; the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from expectations.catalog import load_catalog, score_unit
+from schemas.vocabulary import EMPTY_NOTE_PATTERN, INDEX_NO_PATTERN, KEY_AREA_PATTERNS, normalize_org_name
+
+from .model import REPORT_SECTIONS, Doc, UnitSite
+
+GUIDE_ELEMENTS = {
+    "依申请公开程序": re.compile(r"依申请"),
+    "工作机构": re.compile(r"工作机构|受理机构"),
+    "地址": re.compile(r"地址|办公地点"),
+    "办公时间": re.compile(r"办公时间|受理时间|工作时间"),
+    "电话": re.compile(r"电话"),
+}
+SUPERSEDE_WORDS = re.compile(r"废止|修订")
+
+
+def months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for candidate in range(day.day, 0, -1):
+        try:
+            return date(year, month + 1, candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def report_year(as_of: date) -> int:
+    return as_of.year - 1 if as_of >= date(as_of.year, 2, 1) else as_of.year - 2
+
+
+def shingle_containment(part: str, whole: str, size: int = 8) -> float:
+    """Share of `part`'s character shingles that also occur in `whole` (1.0 = a copy)."""
+    part, whole = re.sub(r"\s+", "", part), re.sub(r"\s+", "", whole)
+    shingles = {part[i:i + size] for i in range(max(len(part) - size + 1, 0))}
+    if not shingles:
+        return 0.0
+    whole_shingles = {whole[i:i + size] for i in range(max(len(whole) - size + 1, 0))}
+    return len(shingles & whole_shingles) / len(shingles)
+
+
+def _text(doc: Doc) -> str:
+    return "".join(doc.paragraphs)
+
+
+def _ok(condition: bool, failure: str, success: str = "") -> tuple[str, str]:
+    return ("pass", success) if condition else ("fail", failure)
+
+
+class UnitTruth:
+    """Applies each check's rule to one unit's model."""
+
+    def __init__(self, site: UnitSite, as_of: date, host_ipv6: bool):
+        self.site = site
+        self.as_of = as_of
+        self.host_ipv6 = host_ipv6
+        self.docs = site.docs()
+        self.veto_hits: dict[str, bool] = {}
+
+    def _has_items(self, kind: str) -> bool:
+        return any(c.docs for c in self.site.columns_of(kind))
+
+    def evaluate(self) -> dict[str, tuple[str, str]]:
+        results: dict[str, tuple[str, str]] = {}
+        for check in load_catalog().checks:
+            if not check.applies(self.site.spec.kind, self.site.spec.has_emergency_duties):
+                results[check.id] = ("n/a", "不适用于该类单位")
+            elif check.id == "C14" and self.as_of <= check.due:
+                results[check.id] = ("n/a", "未到期")
+            elif not self.site.reachable and check.id not in ("C01", "C19"):
+                results[check.id] = ("fail", "无法核查：专栏不可访问")
+            else:
+                results[check.id] = getattr(self, f"c{check.id[1:]}")()
+        return results
+
+    def c01(self):
+        return _ok(self.site.reachable, "专栏入口不可访问")
+
+    def c02(self):
+        return _ok(self._has_items("guide"), "缺少公开指南或为空")
+
+    def c03(self):
+        return _ok(self._has_items("system"), "缺少公开制度或为空")
+
+    def c04(self):
+        statutory = self.site.columns_of("statutory")
+        children = [c for c in self.site.columns if c.parent == "fdzdgknr"]
+        return _ok(bool(statutory) and any(c.docs for c in statutory + children), "缺少法定主动公开内容或为空")
+
+    def c05(self):
+        return _ok(self._has_items("annual_report"), "缺少年度报告栏目或为空")
+
+    def c06(self):
+        parents = {c.parent for c in self.site.columns}
+        blank = [c for c in self.site.columns
+                 if not c.docs and c.code not in parents and not (c.note and EMPTY_NOTE_PATTERN.search(c.note))]
+        self.veto_hits["C06"] = len(blank) >= 5
+        return _ok(not blank, f"{len(blank)}个空白栏目")
+
+    def c07(self):
+        limits = {"policy": months_before(self.as_of, 6), "notice": months_before(self.as_of, 6),
+                  "news": self.as_of - timedelta(days=14)}
+        for column in self.site.columns:
+            if column.kind not in limits:
+                continue
+            dates = [d.publish_date for d in column.docs if d.publish_date]
+            if not dates or max(dates) < limits[column.kind]:
+                return "fail", f"栏目“{column.name}”未及时更新"
+        return "pass", ""
+
+    def c08(self):
+        year = report_year(self.as_of)
+        reports = [d for d in self.docs if d.doc_kind == "年度报告" and f"{year}年" in d.title]
+        if not reports:
+            return "fail", f"未发布{year}年度报告"
+        report = reports[0]
+        if not report.publish_date or report.publish_date > date(year + 1, 1, 31):
+            return "fail", "年度报告逾期发布"
+        missing = [s for s in REPORT_SECTIONS if s.split("、", 1)[1] not in _text(report)]
+        if missing:
+            return "fail", f"年度报告缺少章节：{'、'.join(missing)}"
+        table = report.report_table
+        if table and table["本年新收"] + table["上年结转"] != table["办理结果总计"] + table["结转下年度"]:
+            return "fail", "年度报告申请情况表数据不平衡"
+        return "pass", ""
+
+    def c09(self):
+        guides = [d for d in self.docs if d.doc_kind == "公开指南"]
+        text = "".join(_text(d) for d in guides)
+        missing = [name for name, pattern in GUIDE_ELEMENTS.items() if not pattern.search(text)]
+        return _ok(bool(guides) and not missing, f"公开指南缺少：{'、'.join(missing) or '指南'}")
+
+    def _normative(self) -> list[Doc]:
+        return [d for d in self.docs if d.doc_kind == "规范性文件"]
+
+    def c10(self):
+        bad = [d for d in self._normative() if not d.validity or not (d.valid_until or d.validity_period_text)]
+        return _ok(not bad, "规范性文件未标注有效性或有效期")
+
+    def c11(self):
+        sentences = [s for d in self.docs for p in d.paragraphs for s in re.split(r"[。；]", p) if SUPERSEDE_WORDS.search(s)]
+        for doc in self._normative():
+            named = [s for s in sentences if f"《{doc.title}》" in s or (doc.doc_number and doc.doc_number in s)]
+            if named and not (doc.abolished_mark or doc.validity in ("失效", "废止", "已修订")):
+                return "fail", "已废止文件未标注"
+        return "pass", ""
+
+    def c12(self):
+        interpretations = [d for d in self.docs if d.doc_kind == "政策解读"]
+        for doc in self._normative():
+            if doc.validity != "有效":
+                continue
+            mine = [i for i in interpretations if i.interprets == doc.key]
+            if not mine:
+                return "fail", "规范性文件缺少政策解读"
+            if all(shingle_containment(_text(i), _text(doc)) >= 0.6 for i in mine):
+                return "fail", "政策解读照搬原文"
+        return "pass", ""
+
+    def c13(self):
+        names = {normalize_org_name(n) for n in (self.site.spec.name, self.site.spec.full_name, *self.site.spec.aliases) if n}
+        news_codes = {c.code for c in self.site.columns_of("news")}
+        seen: set[str] = set()
+        for doc in self.docs:
+            if doc.column in news_codes:
+                continue
+            if not doc.index_no or not INDEX_NO_PATTERN.match(doc.index_no) or doc.index_no in seen:
+                return "fail", "索引号缺失、不规范或重复"
+            seen.add(doc.index_no)
+            if not doc.title or not doc.publish_date:
+                return "fail", "缺少名称或发布日期"
+            if normalize_org_name(doc.publisher or "") not in names:
+                return "fail", "发布机构与单位不符"
+            if doc.written_date and doc.written_date > doc.publish_date:
+                return "fail", "成文日期晚于发布日期"
+        return "pass", ""
+
+    def c14(self):
+        due = load_catalog().get("C14").due
+        dates = [d.publish_date for c in self.site.columns_of("standard_catalog") for d in c.docs if d.publish_date]
+        return _ok(any(d <= due for d in dates), "标准目录未发布或逾期发布")
+
+    def c15(self):
+        org_text = "".join(d.title + _text(d) for c in self.site.columns_of("org_info") for d in c.docs)
+        topics = (r"职能|职责", r"机构设置|内设机构", r"领导", r"下属|直属|所属单位")
+        org_ok = all(re.search(t, org_text) for t in topics)
+        return _ok(self._has_items("power_list") and org_ok, "权责清单或机构信息不全")
+
+    def c16(self):
+        return _ok(any(d.doc_kind == "应急预案" for d in self.docs), "未公开应急预案")
+
+    def c17(self):
+        titles = [d.title for c in self.site.columns_of("meeting") for d in c.docs]
+        return _ok(any("常务会议" in t for t in titles), "未公开常务会议信息")
+
+    def c18(self):
+        broken = any(not a.exists for d in self.docs for a in d.attachments) or any(d.extra_links for d in self.docs)
+        return _ok(not broken, "存在不可用的链接或附件")
+
+    def c19(self):
+        return _ok(self.host_ipv6, "网站不支持IPv6访问")
+
+    def c20(self):
+        return _ok(not any(d.has_pii for d in self.docs), "公开内容含个人信息")
+
+    def c21(self):
+        bad = [d for d in self.docs if d.disclosure in ("依申请公开", "不予公开") and not d.non_disclosure_reason]
+        return _ok(not bad, "未说明不予公开理由")
+
+    def c22(self):
+        news_codes = {c.code for c in self.site.columns_of("news")}
+        total = len(self.docs)
+        documents = sum(1 for d in self.docs if d.column not in news_codes)
+        if not total or documents / total <= 0.5:
+            return "fail", "文件类信息占比不足50%"
+        for area in self.site.spec.areas:
+            if not any(KEY_AREA_PATTERNS[area].search((d.title or "") + (d.subject or "")) for d in self.docs):
+                return "fail", f"未覆盖重点领域：{area}"
+        return "pass", ""
+
+
+def unit_ground_truth(site: UnitSite, as_of: date, host_ipv6: bool) -> dict:
+    truth = UnitTruth(site, as_of, host_ipv6)
+    results = truth.evaluate()
+    score = score_unit({k: v[0] for k, v in results.items()}, truth.veto_hits)
+    return {
+        "kind": site.spec.kind,
+        "defects": site.defects,
+        "checks": {k: {"status": s, "reason": r} for k, (s, r) in results.items()},
+        "score": score.score,
+        "verdict": score.verdict,
+        "veto": score.veto,
+    }
