@@ -15,8 +15,10 @@ from zwgk.registry import RegistryError, load_registry
 app = typer.Typer(help="zwgk: harvest, normalize, validate and publish 政府信息公开 columns.", no_args_is_help=True)
 sites_app = typer.Typer(help="The built-in sample Binhai portal.", no_args_is_help=True)
 registry_app = typer.Typer(help="Unit registries.", no_args_is_help=True)
+schema_app = typer.Typer(help="The versioned resource schema.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 app.add_typer(registry_app, name="registry")
+app.add_typer(schema_app, name="schema")
 
 console = Console(stderr=True)
 
@@ -84,6 +86,24 @@ def registry_check(path: Path = typer.Argument(..., help="Registry YAML file."))
         kinds[unit.kind] = kinds.get(unit.kind, 0) + 1
     hosts = sorted({u.host for u in registry.units})
     console.print(f"[green]ok[/] {path}: {len(registry.units)} units ({kinds}) on {len(hosts)} host(s)")
+
+
+@schema_app.command("ddl")
+def schema_ddl() -> None:
+    """Print the DuckDB DDL of every table."""
+    import schemas
+
+    typer.echo(schemas.all_ddl())
+
+
+@schema_app.command("docs")
+def schema_docs(out: Path = typer.Option(Path("docs/data-dictionary.md"), help="Markdown file to write.")) -> None:
+    """Write the data dictionary as Markdown."""
+    import schemas
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(schemas.markdown(), encoding="utf-8")
+    console.print(f"[green]wrote[/] {out} (schema {schemas.SCHEMA_VERSION})")
 
 
 if __name__ == "__main__":
