@@ -1,0 +1,234 @@
+"""The downloader: one resource, with politeness, redirects, size limits, truncation checks and retries.
+
+Every attempt goes through the host's `HostLimiter` (one limiter per hop for redirects to
+another host), is retried with exponential backoff and jitter on 5xx, timeouts, connection
+errors and truncated bodies (never on 4xx), and is reported to `on_attempt` so the store's
+fetch_log keeps every attempt, not only the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Awaitable, Callable
+
+import aiohttp
+
+from .addresses import AddressPolicy, AddressRefused
+from .politeness import HostLimiters
+from .settings import HarvestSettings
+from .urls import absolute_url, netloc
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CONTENT_RANGE_TOTAL = re.compile(r"/\s*(\d+)\s*$")
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: what the store's TIMESTAMP columns hold."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(eq=False)
+class FetchResult:
+    url: str
+    method: str
+    fetched_at: datetime = field(default_factory=utcnow)
+    status: int | None = None
+    final_url: str | None = None
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    http_charset: str | None = None
+    size: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    attempt: int = 1
+    elapsed: float = 0.0
+    probe: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def not_modified(self) -> bool:
+        return self.error is None and self.status == 304
+
+    @cached_property
+    def sha256(self) -> str | None:
+        return hashlib.sha256(self.body).hexdigest() if self.ok and self.method == "GET" and not self.probe else None
+
+
+class _Failure(Exception):
+    """A failed exchange whose message is the error recorded for the URL."""
+
+    def __init__(self, message: str, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Downloader:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        limiters: HostLimiters,
+        policy: AddressPolicy,
+        settings: HarvestSettings,
+        robots_allowed: Callable[[str], Awaitable[bool]] | None = None,
+    ):
+        self._session = session
+        self._limiters = limiters
+        self._policy = policy
+        self._settings = settings
+        self.robots_allowed = robots_allowed
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        etag: str | None = None,
+        last_modified: str | None = None,
+        probe: bool = False,
+        check_robots: bool = True,
+        max_retries: int | None = None,
+        on_attempt: Callable[[FetchResult], None] | None = None,
+    ) -> FetchResult:
+        """Fetch `url`, retrying transient failures; `probe` reads headers only (HEAD / Range checks).
+
+        The caller checks robots.txt for `url` itself; redirect targets are checked here unless
+        `check_robots` is False (the robots.txt fetch itself). `max_retries` overrides the host's.
+        """
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if probe and method == "GET":
+            headers["Range"] = "bytes=0-0"
+        if max_retries is None:
+            max_retries = self._limiters.get(netloc(url)).policy.max_retries
+        attempt = 1
+        while True:
+            result = await self._attempt(url, method, headers, probe, check_robots)
+            result.attempt = attempt
+            if on_attempt is not None:
+                on_attempt(result)
+            if not result.retryable or attempt > max_retries:
+                return result
+            await asyncio.sleep(self._backoff(attempt))
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self._settings.backoff_max, self._settings.backoff_base * 2 ** (attempt - 1))
+        return base * random.uniform(0.5, 1.5)
+
+    async def _attempt(
+        self, url: str, method: str, headers: dict[str, str], probe: bool, check_robots: bool
+    ) -> FetchResult:
+        result = FetchResult(url=url, method=method, probe=probe)
+        started = time.monotonic()
+        try:
+            await self._follow_redirects(result, headers, probe, check_robots)
+        except _Failure as failure:
+            result.error, result.retryable = str(failure), failure.retryable
+        except AddressRefused as exc:
+            result.error = f"address refused: {exc}"
+        except asyncio.TimeoutError:
+            timeout = self._limiters.get(netloc(result.final_url or url)).policy.timeout
+            result.error, result.retryable = f"timeout after {timeout:g}s", True
+        except aiohttp.ClientConnectorDNSError as exc:
+            refused = isinstance(exc.os_error, AddressRefused)
+            result.error = f"address refused: {exc.os_error}" if refused else f"cannot resolve host: {exc.os_error}"
+            result.retryable = not refused
+        except aiohttp.ClientPayloadError as exc:
+            result.error, result.retryable = f"truncated body: {exc}", True
+        except aiohttp.ClientConnectionError as exc:
+            result.error, result.retryable = f"connection error: {exc or type(exc).__name__}", True
+        except (aiohttp.ClientResponseError, aiohttp.InvalidURL) as exc:
+            result.error = f"bad response: {exc}"
+        result.elapsed = time.monotonic() - started
+        return result
+
+    async def _follow_redirects(
+        self, result: FetchResult, headers: dict[str, str], probe: bool, check_robots: bool
+    ) -> None:
+        current, method = result.url, result.method
+        visited = {current}
+        for _hop in range(self._settings.max_redirects + 1):
+            location = await self._exchange(result, current, method, headers, probe)
+            if location is None:
+                return
+            if location in visited:
+                raise _Failure(f"redirect loop: {current} -> {location}", retryable=False)
+            if check_robots and self.robots_allowed is not None and not await self.robots_allowed(location):
+                raise _Failure(f"redirect to {location} is disallowed by robots.txt", retryable=False)
+            visited.add(location)
+            current = location
+            if result.status == 303:
+                method = "GET"
+        raise _Failure(f"too many redirects (more than {self._settings.max_redirects})", retryable=False)
+
+    async def _exchange(
+        self, result: FetchResult, url: str, method: str, headers: dict[str, str], probe: bool
+    ) -> str | None:
+        """One request/response; returns the redirect target, or None once `result` is final."""
+        host = netloc(url)
+        self._policy.check_literal(host)
+        limiter = self._limiters.get(host)
+        timeout = aiohttp.ClientTimeout(total=limiter.policy.timeout)
+        result.final_url = url
+        async with limiter.slot():
+            async with self._session.request(
+                method, url, headers=headers, allow_redirects=False, timeout=timeout
+            ) as response:
+                result.status = response.status
+                if response.status in REDIRECT_STATUSES and "Location" in response.headers:
+                    location = absolute_url(url, response.headers["Location"])
+                    if location is None:
+                        raise _Failure(f"redirect to a non-HTTP location {response.headers['Location']!r}", False)
+                    return location
+                _copy_headers(result, response)
+                if response.status == 200 and not probe and method == "GET":
+                    result.body = await self._read_body(response)
+                    result.size = len(result.body)
+        if result.status >= 400:
+            result.error, result.retryable = f"HTTP {result.status}", result.status >= 500
+        return None
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body, refusing more than `max_html_bytes` and bodies shorter than Content-Length."""
+        limit = self._settings.max_html_bytes
+        length = response.content_length
+        if length is not None and length > limit:
+            raise _Failure(f"too large: Content-Length {length} exceeds {limit} bytes", retryable=False)
+        if length is not None:
+            body = await response.read()
+            if len(body) < length and response.headers.get("Content-Encoding", "identity") == "identity":
+                raise _Failure(f"truncated body: got {len(body)} of {length} bytes", retryable=True)
+            return body
+        chunks, total = [], 0
+        async for chunk in response.content.iter_any():
+            total += len(chunk)
+            if total > limit:
+                raise _Failure(f"too large: more than {limit} bytes", retryable=False)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _copy_headers(result: FetchResult, response: aiohttp.ClientResponse) -> None:
+    headers = response.headers
+    result.etag = headers.get("ETag")
+    result.last_modified = headers.get("Last-Modified")
+    if "Content-Type" in headers:
+        result.content_type = response.content_type
+        result.http_charset = response.charset
+    total = _CONTENT_RANGE_TOTAL.search(headers.get("Content-Range", ""))
+    result.size = int(total.group(1)) if total else response.content_length

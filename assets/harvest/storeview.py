@@ -1,0 +1,51 @@
+"""The read API the normalize stage uses: a unit's harvested state as Arrow tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .unitstore import SCHEMAS
+
+
+@dataclass(frozen=True)
+class UnitStoreView:
+    """One unit's current state. `pages.sha256` keys `read_raw`; timestamps are naive UTC."""
+
+    unit_id: str
+    pages: pa.Table
+    columns: pa.Table
+    column_items: pa.Table
+    link_checks: pa.Table
+    host_checks: pa.Table
+
+
+def unit_db_path(store_dir: str | Path, unit_id: str) -> Path:
+    return Path(store_dir) / "units" / f"{unit_id}.duckdb"
+
+
+def open_unit_store(store_dir: str | Path, unit_id: str) -> UnitStoreView:
+    """Read a unit's tables (read-only; call it when no harvest of that unit is running).
+
+    Raises FileNotFoundError when the unit was never harvested into `store_dir`.
+    """
+    path = unit_db_path(store_dir, unit_id)
+    if not path.exists():
+        raise FileNotFoundError(f"unit {unit_id!r} has no harvest store at {path}")
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {name: _read(con, name) for name in ("pages", "columns", "column_items", "link_checks", "host_checks")}
+    return UnitStoreView(unit_id=unit_id, **tables)
+
+
+def read_fetch_log(store_dir: str | Path, unit_id: str) -> pa.Table:
+    """The append-only log of every HTTP attempt for the unit (grows with each run)."""
+    with duckdb.connect(str(unit_db_path(store_dir, unit_id)), read_only=True) as con:
+        return _read(con, "fetch_log")
+
+
+def _read(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    order = {"column_items": " ORDER BY column_url, position", "fetch_log": " ORDER BY fetched_at"}.get(table, "")
+    return con.sql(f"SELECT * FROM {table}{order}").to_arrow_table().cast(SCHEMAS[table])

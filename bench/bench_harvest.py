@@ -1,0 +1,200 @@
+"""Harvest benchmark: first-run pages/s, no-change re-run cost, peak RSS, and Scrapy on the same URLs.
+
+    .venv/bin/python bench/bench_harvest.py                  # ~20,000 pages, about two minutes
+    .venv/bin/python bench/bench_harvest.py --pages 100000   # the RSS figure for ~100k pages
+    .venv/bin/python bench/bench_harvest.py --no-scrapy
+
+A portal is generated with `sample_portal.generator` (cached under --work between runs of the same
+size) and served by `python -m sample_portal.server` in its own process. Each harvest runs in a
+fresh child process with politeness lifted, so its peak RSS (`getrusage`) is its own; timings
+start after imports. Scrapy (in its own venv, created on first use with uv; not a project
+dependency) then downloads the same URL list at the same total concurrency, extracting links
+and hashing bodies like a minimal spider, without any storage.
+
+Targets (issue): first run >= 1,000 pages/s on 2 cores; re-run <= 10 % of the first run;
+peak RSS <= 500 MB at ~100k pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SCRAPY_VENV = Path("/tmp/zwgk-scrapy-venv")
+SCRAPY_SCRIPT = REPO / "bench" / "scrapy_urls.py"
+PAGES_PER_DOC = 1.3  # detail page + ~15 % attachments + list pages, measured on the generator's output
+
+
+def main() -> None:
+    args = _parse_args()
+    if args.child:
+        _child_harvest(Path(args.child[0]), Path(args.child[1]), args.concurrency)
+        return
+    work = Path(args.work)
+    portal = _generate(work, args.pages)
+    server, registry = _serve(portal, args.port_base)
+    try:
+        store = work / "store"
+        shutil.rmtree(store, ignore_errors=True)
+        first = _run_child(registry, store, args.concurrency)
+        second = _run_child(registry, store, args.concurrency)
+        results = {"first": first, "rerun": second}
+        if not args.no_scrapy:
+            urls = _url_list(store, work / "urls.jsonl")
+            results["scrapy"] = _run_scrapy(urls, args.concurrency * _host_count(portal))
+    finally:
+        server.terminate()
+        server.wait()
+    _report(results)
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=20_000, help="approximate pages (requests) per harvest")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections per host (both crawlers)")
+    parser.add_argument("--work", default="/tmp/zwgk-bench-harvest", help="portal, store and URL list")
+    parser.add_argument("--port-base", type=int, default=19300)
+    parser.add_argument("--no-scrapy", action="store_true", help="skip the Scrapy comparison")
+    parser.add_argument("--child", nargs=2, metavar=("REGISTRY", "STORE"), help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+# -- portal and server ---------------------------------------------------------------------------
+
+
+def _generate(work: Path, pages: int) -> Path:
+    """Generate (or reuse) a portal of about `pages` pages: 500 documents per unit."""
+    from sample_portal.generator import generate_portal
+
+    docs_per_unit = 500
+    units = max(4, round(pages / PAGES_PER_DOC / docs_per_unit))
+    portal = work / "portal"
+    marker = portal / "bench-size.json"
+    wanted = {"units": units, "docs_per_unit": docs_per_unit}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return portal
+    started = time.monotonic()
+    summary = generate_portal(portal, units=units, docs_per_unit=docs_per_unit)
+    marker.write_text(json.dumps(wanted))
+    print(f"generated {summary.units} units, {summary.documents} documents in {time.monotonic() - started:.1f}s")
+    return portal
+
+
+def _serve(portal: Path, port_base: int) -> tuple[subprocess.Popen, Path]:
+    registry = portal / "bench-registry.yaml"
+    registry.unlink(missing_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sample_portal.server", str(portal), "--port-base", str(port_base),
+         "--registry", str(registry)],
+        cwd=REPO, stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not registry.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the sample portal server did not start")
+        time.sleep(0.1)
+    return server, registry
+
+
+def _host_count(portal: Path) -> int:
+    return len(json.loads((portal / "portal.json").read_text(encoding="utf-8"))["hosts"])
+
+
+# -- our harvester, one child process per run ----------------------------------------------------------
+
+
+def _run_child(registry: Path, store: Path, concurrency: int) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", str(registry), str(store), "--concurrency", str(concurrency)],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _child_harvest(registry_path: Path, store: Path, concurrency: int) -> None:
+    import resource
+
+    import pyarrow
+
+    from assets.harvest import HarvestSettings, harvest_units
+    from zwgk.registry import load_registry
+
+    pyarrow.table({"warm": [1]})  # pyarrow imports pandas on first use: keep that out of the timing
+    registry = load_registry(registry_path)
+    started, cpu = time.monotonic(), time.process_time()
+    summaries = harvest_units(registry, None, store, HarvestSettings(polite=False, unpolite_concurrency=concurrency))
+    elapsed = time.monotonic() - started
+    print(json.dumps({
+        "elapsed": elapsed,
+        "cpu": time.process_time() - cpu,
+        "requests": sum(s.requests for s in summaries),
+        "fetched": sum(s.fetched for s in summaries),
+        "not_modified": sum(s.not_modified for s in summaries),
+        "errors": sum(s.error_count for s in summaries),
+        "failed": [s.unit_id for s in summaries if s.failed],
+        "units": len(summaries),
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+# -- Scrapy on the same URLs ---------------------------------------------------------------------------
+
+
+def _url_list(store: Path, target: Path) -> Path:
+    """Every URL the first run requested (GET for pages, HEAD for attachments), one JSON per line."""
+    from assets.harvest import open_unit_store
+
+    with target.open("w", encoding="utf-8") as out:
+        for db in sorted((store / "units").glob("*.duckdb")):
+            for page in open_unit_store(store, db.stem).pages.to_pylist():
+                if page["status"] is not None:
+                    method = "HEAD" if page["role"] == "attachment" else "GET"
+                    out.write(json.dumps({"url": page["url"], "method": method}) + "\n")
+    return target
+
+
+def _scrapy_python() -> Path:
+    python = SCRAPY_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run(["uv", "venv", "-q", "--python", "3.11", str(SCRAPY_VENV)], check=True)
+        subprocess.run(["uv", "pip", "install", "-q", "--python", str(python), "scrapy"], check=True)
+    return python
+
+
+def _run_scrapy(urls: Path, concurrency: int) -> dict:
+    output = subprocess.run(
+        [str(_scrapy_python()), str(SCRAPY_SCRIPT), str(urls), str(concurrency)],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+# -- report ----------------------------------------------------------------------------------------------
+
+
+def _report(results: dict) -> None:
+    first, rerun = results["first"], results["rerun"]
+    rate = first["requests"] / first["elapsed"]
+    print(f"units: {first['units']}, failed: {first['failed'] or 'none'}, errors: {first['errors']}")
+    print(f"first run : {first['requests']:>7} pages in {first['elapsed']:6.1f}s = {rate:7.0f} pages/s "
+          f"(cpu {first['cpu']:.1f}s)   target >= 1000")
+    print(f"re-run    : {rerun['requests']:>7} requests ({rerun['not_modified']} x 304) in {rerun['elapsed']:6.1f}s "
+          f"= {100 * rerun['elapsed'] / first['elapsed']:.1f}% of the first run   target <= 10%")
+    print(f"peak RSS  : {max(first['rss_mb'], rerun['rss_mb']):.0f} MB   target <= 500 MB at ~100k pages")
+    if "scrapy" in results:
+        scrapy = results["scrapy"]
+        scrapy_rate = scrapy["responses"] / scrapy["elapsed"]
+        print(f"scrapy    : {scrapy['responses']:>7} pages in {scrapy['elapsed']:6.1f}s = {scrapy_rate:7.0f} pages/s "
+              f"(same URLs, concurrency {scrapy['concurrency']}, no storage)")
+        print(f"ratio     : zwgk / scrapy = {rate / scrapy_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
