@@ -1,10 +1,14 @@
-"""Shared fixtures: the generated sample portal (once per test session)."""
+"""Shared fixtures: the generated sample portal, and the same portal harvested and normalized."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from sample_portal.generator import generate_portal
+from sample_portal.server import PortalServer
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +17,27 @@ def sample_portal_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("portal")
     generate_portal(out)
     return out
+
+
+@dataclass(frozen=True)
+class PipelineData:
+    portal_dir: Path
+    store_dir: Path
+    warehouse: Path
+    registry: object
+    harvest: list
+    normalize: list
+
+
+@pytest.fixture(scope="session")
+def pipeline_data(sample_portal_dir, tmp_path_factory) -> PipelineData:
+    """The sample portal served for real, harvested and normalized once for the session."""
+    from assets.harvest import HarvestSettings, harvest_units
+    from assets.normalize.build import normalize_unit
+
+    work = tmp_path_factory.mktemp("pipeline")
+    with PortalServer(sample_portal_dir, registry_path=work / "registry.yaml") as server:
+        registry = server.registry
+        harvest = harvest_units(registry, None, work / "harvest", HarvestSettings(polite=False))
+    normalize = [normalize_unit(unit, work / "harvest", work / "zwgk.duckdb") for unit in registry.units]
+    return PipelineData(sample_portal_dir, work / "harvest", work / "zwgk.duckdb", registry, harvest, normalize)

@@ -1,0 +1,264 @@
+"""Normalize one unit: its harvested pages become rows of the resource schema in the warehouse.
+
+Reads only the harvest stage's public API (`open_unit_store`, `read_raw`). Pages whose content
+hash and schema version are unchanged since the last run keep their extracted rows, so a re-run
+only parses what changed. History: `first_seen` is kept from the first run, `last_seen` follows
+the harvest, and a page that disappeared keeps its row with `removed_at` set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+import schemas
+from assets.harvest import open_unit_store, read_raw
+from schemas.vocabulary import EMPTY_NOTE_PATTERN
+from zwgk.registry import Unit
+
+from . import warehouse
+from .dates import parse_date
+from .extract import ExtractionError, extract_page
+from .report_table import report_figures
+
+log = logging.getLogger("zwgk.normalize")
+
+RESOURCE_FIELDS = (
+    "url title index_no publisher doc_number written_date publish_date subject genre keywords validity valid_until "
+    "validity_period_text is_marked_abolished disclosure non_disclosure_reason summary body_text doc_kind has_pii "
+    "encoding"
+).split()
+JSON_FIELDS = ("pii_findings", "raw_labels", "links", "warnings")
+
+
+def stable_id(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass
+class NormalizeSummary:
+    unit_id: str
+    resources: int = 0
+    extracted: int = 0
+    reused: int = 0
+    removed: int = 0
+    columns: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped_columns: list[str] = field(default_factory=list)  # robots.txt forbids reading them
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path, *, now: datetime | None = None
+                   ) -> NormalizeSummary:
+    """Extract one unit's harvested pages and replace its rows in the warehouse."""
+    now = now or _utcnow()
+    view = open_unit_store(store_dir, unit.id)
+    summary = NormalizeSummary(unit.id)
+    with warehouse.connect(warehouse_path) as con:
+        previous = warehouse.existing_resources(con, unit.id)
+        previous_attachments = warehouse.existing_attachments(con, unit.id)
+        previous_unit = warehouse.existing_unit(con, unit.id)
+        column_first_seen = warehouse.existing_column_first_seen(con, unit.id)
+        builder = _UnitRows(unit, view, Path(store_dir), previous, previous_attachments, summary, now)
+        tables = {
+            "units": _table("units", [builder.unit_row(previous_unit)]),
+            "resources": _table("resources", builder.resource_rows()),
+        }
+        tables["columns"] = _table("columns", builder.column_rows(column_first_seen))
+        tables["attachments"] = _table("attachments", builder.attachment_rows())
+        tables["link_checks"] = _table("link_checks", builder.link_check_rows())
+        warehouse.replace_unit(con, unit.id, tables, hosts=_table("hosts", builder.host_rows()))
+    summary.resources = tables["resources"].num_rows
+    summary.columns = tables["columns"].num_rows
+    return summary
+
+
+def _table(name: str, rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name))
+
+
+class _UnitRows:
+    """Builds one unit's rows from its harvest store view."""
+
+    def __init__(self, unit: Unit, view, store_dir: Path, previous: dict[str, dict],
+                 previous_attachments: dict[str, list[dict]], summary: NormalizeSummary, now: datetime):
+        self.unit, self.view, self.store_dir = unit, view, store_dir
+        self.previous, self.previous_attachments = previous, previous_attachments
+        self.summary, self.now = summary, now
+        self.pages = view.pages.to_pylist()
+        self.columns = {c["column_url"]: c for c in view.columns.to_pylist()}
+        self.items = view.column_items.to_pylist()
+        self.list_dates = {i["item_url"]: parse_date(i["list_date_text"])[0] for i in self.items}
+        self.resources: list[dict] = []
+
+    def column_id(self, column_url: str | None) -> str | None:
+        return stable_id(self.unit.id, column_url) if column_url else None
+
+    # -- units -------------------------------------------------------------------------------
+    def unit_row(self, previous: dict | None) -> dict:
+        entry = next((p for p in self.pages if p["role"] == "entry"), None)
+        status = entry["status"] if entry else None
+        is_html = bool(entry and "html" in (entry["content_type"] or "html"))
+        return {
+            "unit_id": self.unit.id, "name": self.unit.name, "kind": self.unit.kind, "url": self.unit.url,
+            "host": self.unit.host, "entry_ok": status == 200 and is_html, "entry_status": status,
+            "entry_error": (entry["error"] if entry else "entry page not harvested"),
+            "parent": self.unit.parent, "aliases": list(self.unit.aliases),
+            "emergency_duties": self.unit.emergency_duties, "key_areas": list(self.unit.key_areas),
+            "first_seen": previous["first_seen"] if previous else self.now, "last_seen": self.now,
+            "removed_at": None, "schema_version": schemas.SCHEMA_VERSION,
+        }
+
+    # -- resources ---------------------------------------------------------------------------
+    def resource_rows(self) -> list[dict]:
+        rows = []
+        for page in self.pages:
+            if page["role"] != "detail":
+                continue
+            row = self._resource(page)
+            if row is not None:
+                rows.append(row)
+        self._resolve_interpretations(rows)
+        self.resources = rows
+        return rows
+
+    def _resource(self, page: dict) -> dict | None:
+        resource_id = stable_id(self.unit.id, page["url"])
+        old = self.previous.get(resource_id)
+        if not page["sha256"]:
+            if old is not None:  # fetch failed this time: keep what we had
+                return dict(old, attachments=self.previous_attachments.get(resource_id, []))
+            self.summary.errors.append(f"unit {self.unit.id}: {page['url']}: no content ({page['error'] or page['status']})")
+            return None
+        column = self.columns.get(page["column_url"] or "")
+        if old and old["content_sha256"] == page["sha256"] and old["schema_version"] == schemas.SCHEMA_VERSION:
+            row = dict(old, attachments=self.previous_attachments.get(resource_id, []))
+            self.summary.reused += 1
+        else:
+            row = self._extract(page, column, resource_id)
+            if row is None:
+                return None
+            self.summary.extracted += 1
+        row.update(
+            column_id=self.column_id(page["column_url"]), column_kind=column["kind"] if column else None,
+            list_date=self.list_dates.get(page["url"]),
+            first_seen=min(old["first_seen"], page["first_seen"] or self.now) if old else (page["first_seen"] or self.now),
+            last_seen=page["last_seen"] or self.now, removed_at=page["removed_at"],
+        )
+        if row["removed_at"]:
+            self.summary.removed += 1
+        return row
+
+    def _extract(self, page: dict, column: dict | None, resource_id: str) -> dict | None:
+        raw = read_raw(self.store_dir, page["sha256"])
+        try:
+            record = extract_page(raw, page["url"], charset=page["charset"],
+                                  column_kind=column["kind"] if column else None,
+                                  column_name=column["name"] if column else None)
+        except ExtractionError as exc:
+            self.summary.errors.append(f"unit {self.unit.id}: {exc}")
+            log.warning("unit %s: %s", self.unit.id, exc)
+            return None
+        row = {name: record.get(name) for name in RESOURCE_FIELDS}
+        if isinstance(row["keywords"], list):
+            row["keywords"] = "；".join(row["keywords"]) or None
+        for name in JSON_FIELDS:
+            row[name] = json.dumps(record.get(name) or ([] if name != "raw_labels" else {}), ensure_ascii=False)
+        hint = record.get("interprets_hint") or {}
+        row.update(
+            resource_id=resource_id, unit_id=self.unit.id, content_sha256=page["sha256"],
+            interprets=None, interprets_title=hint.get("title"), _interprets_url=hint.get("url"),
+            attachments=record.get("attachments") or [],
+            report_figures=None, schema_version=schemas.SCHEMA_VERSION,
+        )
+        if row["doc_kind"] == "年度报告":
+            figures = report_figures(raw.decode(record.get("encoding") or "utf-8", errors="replace"))
+            row["report_figures"] = json.dumps(figures, ensure_ascii=False) if figures else None
+        return row
+
+    def _resolve_interpretations(self, rows: list[dict]) -> None:
+        """Point each 解读 at the document it explains: by its link, else by the title it names."""
+        by_url = {r["url"]: r["resource_id"] for r in rows}
+        by_title = {r["title"]: r["resource_id"] for r in rows if r["doc_kind"] == "规范性文件" and r["title"]}
+        for row in rows:
+            if row["doc_kind"] != "政策解读":
+                continue
+            target = by_url.get(row.pop("_interprets_url", None) or "")
+            if target is None and row.get("interprets_title"):
+                target = by_title.get(row["interprets_title"])
+            row["interprets"] = target or row.get("interprets")
+
+    # -- columns -----------------------------------------------------------------------------
+    def column_rows(self, first_seen: dict[str, object]) -> list[dict]:
+        dates_by_column: dict[str, list[date]] = {}
+        by_url = {r["url"]: r for r in self.resources if not r["removed_at"]}
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item["column_url"]] = counts.get(item["column_url"], 0) + 1
+            resource = by_url.get(item["item_url"])
+            day = (resource or {}).get("publish_date") or self.list_dates.get(item["item_url"])
+            if day:
+                dates_by_column.setdefault(item["column_url"], []).append(day)
+        children: dict[str, int] = {}
+        for column in self.columns.values():
+            if column["parent_column_url"] and column["list_pages"]:
+                children[column["parent_column_url"]] = children.get(column["parent_column_url"], 0) + 1
+        rows = []
+        for url, column in self.columns.items():
+            if not column["list_pages"]:
+                # Never read (robots.txt disallows it, or it failed): it cannot be judged blank or full.
+                if "robots" in (column["error"] or ""):
+                    self.summary.skipped_columns.append(url)
+                else:
+                    self.summary.errors.append(f"unit {self.unit.id}: column {column['name']} {url}: not read "
+                                               f"({column['error'] or 'no page'})")
+                continue
+            column_id = self.column_id(url)
+            item_count = counts.get(url, 0)
+            note = column["empty_page_text"] if not item_count else None
+            rows.append({
+                "column_id": column_id, "unit_id": self.unit.id, "name": column["name"], "kind": column["kind"],
+                "url": url, "parent_column_id": self.column_id(column["parent_column_url"]),
+                "item_count": item_count, "child_count": children.get(url, 0),
+                "newest_item_date": max(dates_by_column.get(url, []), default=None),
+                "has_note": bool(note and EMPTY_NOTE_PATTERN.search(note)), "note_text": note,
+                "list_pages": column["list_pages"], "walked_fully": column["walked_fully"],
+                "first_seen": first_seen.get(column_id, self.now), "last_seen": self.now,
+                "schema_version": schemas.SCHEMA_VERSION,
+            })
+        return rows
+
+    # -- evidence ----------------------------------------------------------------------------
+    def link_check_rows(self) -> list[dict]:
+        return [{"unit_id": self.unit.id, "source_url": c["source_url"], "target_url": c["target_url"],
+                 "kind": c["kind"], "status": c["status"], "error": c["error"], "checked_at": c["checked_at"]}
+                for c in self.view.link_checks.to_pylist()]
+
+    def attachment_rows(self) -> list[dict]:
+        checks = {(c["source_url"], c["target_url"]): c for c in self.view.link_checks.to_pylist()}
+        rows = []
+        for resource in self.resources:
+            for attachment in resource.pop("attachments", None) or []:
+                check = checks.get((resource["url"], attachment["url"]), {})
+                rows.append({
+                    "attachment_id": stable_id(resource["resource_id"], attachment["url"]),
+                    "resource_id": resource["resource_id"], "unit_id": self.unit.id, "url": attachment["url"],
+                    "name": attachment.get("text"), "ext": attachment.get("ext"), "status": check.get("status"),
+                    "size": check.get("size"), "content_type": check.get("content_type"), "error": check.get("error"),
+                    "schema_version": schemas.SCHEMA_VERSION,
+                })
+        return rows
+
+    def host_rows(self) -> list[dict]:
+        return [{"host": h["host"], "ipv6_addresses": h["ipv6_addresses"], "ipv6_ok": bool(h["ipv6_ok"]),
+                 "http_status": h["http_status"], "error": h["error"], "checked_at": h["checked_at"]}
+                for h in self.view.host_checks.to_pylist()]

@@ -1,0 +1,272 @@
+"""Everything that walks the lexbor tree: the <head>, links, the title heading, the content
+container, metadata tables and definition lists, and the linear text the rest works on.
+
+The linear text is the page's text with "\\n" where a block element (p, div, li, tr, br ...) opens,
+"\\t" where a table cell opens and "\\x1f" where an inline element opens: a list item or a table row
+is one line, and a label stays next to its value inside one <li>. It is produced in one pass over
+the tree, which is cheaper than asking lexbor for the text of many nodes. Every CSS query walks the
+whole tree, so the module asks few of them and sorts the results in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from . import labels
+
+# Sentinels inserted into the tree so the linear text shows where the body and the title are.
+BODY_START, BODY_END, AFTER_TITLE = "\x02", "\x03", "\x04"
+SEGMENT, CELL = "\x1f", "\t"
+ATTACHMENT_EXTS = frozenset(
+    {"pdf", "doc", "docx", "xls", "xlsx", "wps", "et", "dps", "ppt", "pptx", "zip", "rar", "7z", "ofd"}
+)
+
+_DROP_TAGS = ["script", "style", "noscript", "template", "select"]
+_TABLE_TAGS = ["caption", "thead", "tbody", "tfoot", "tr", "th", "td"]
+_CELL_TAGS = ["td", "th"]
+_BLOCK_TAGS = [
+    "p", "div", "tr", "li", "dt", "dd", "br", "table", "tbody", "thead", "tfoot", "caption", "ul", "ol", "dl",
+    "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "nav", "aside", "main",
+    "form", "blockquote", "pre", "hr", "center", "address", "figure", "figcaption", "fieldset",
+]
+_SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:", "about:")
+# Content containers of common government CMSs (TRS, Hanweb/大汉, UCAP, ...), best first.
+_CONTAINER_PRIORITY = {
+    "#zoom": 0, "#Zoom": 0, ".TRS_Editor": 1, ".TRS_UEDITOR": 1, "#UCAP-CONTENT": 1, ".pages_content": 2,
+    ".article-content": 2, ".article_content": 2, ".articleContent": 2, ".detail-content": 2,
+    ".detail_content": 2, ".news_content": 2, ".newsContent": 2, "#fontzoom": 2, ".wz_content": 2,
+    ".zw": 3, ".view": 3, "#content": 4, ".content": 5, "article": 6,
+}
+_CONTAINER_SELECTOR = '[id], [class*="ontent"], [class*="TRS_"], .zw, .view, article'
+_HEADING_SELECTOR = 'h1, h2, h3, .bt, [class*="tit"], [class*="Tit"], [id*="title"]'
+_MIN_CONTAINER_TEXT = 20
+_NOT_A_CONTAINER = 99
+_MAX_METADATA_TABLE = 2000
+
+
+def _tag_ids(names: list[str]) -> tuple[frozenset[int], int]:
+    """lexbor's numeric ids of the given tags, and of text nodes: comparing ints is the fast path."""
+    table = (
+        "<table><caption></caption><thead><tr><th></th></tr></thead>"
+        "<tbody><tr><td>x</td></tr></tbody><tfoot></tfoot></table>"
+    )
+    others = "".join(f"<{name}></{name}>" for name in names if name not in _TABLE_TAGS)
+    probe = LexborHTMLParser(table + others)
+    ids = {node.tag: node.tag_id for node in probe.root.traverse()}
+    text_id = next(node.tag_id for node in probe.root.traverse(include_text=True) if node.tag == "-text")
+    return frozenset(ids[name] for name in names), text_id
+
+
+_BLOCK_IDS, _TEXT_ID = _tag_ids(_BLOCK_TAGS)
+_CELL_IDS, _ = _tag_ids(_CELL_TAGS)
+
+Pairs = list[tuple[str, str]]
+Group = tuple[list[LexborNode], Pairs]  # the nodes of one metadata block and the pairs read from them
+
+
+def parse(text: str) -> LexborHTMLParser:
+    """The tree without scripts, styles and other elements whose text is not page text."""
+    tree = LexborHTMLParser(text)
+    tree.strip_tags(_DROP_TAGS, recursive=True)
+    return tree
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the <head> says: <meta name> tags by lower-cased name ((name as written, content)),
+    the URL relative links resolve against (<base href>, else the page URL), and <title>."""
+
+    meta: dict[str, tuple[str, str]]
+    base: str
+    title: str
+
+
+def read_head(tree: LexborHTMLParser, url: str, wanted_meta: frozenset[str]) -> Head:
+    """The <head> in one query (every query walks the tree); only the <meta> names asked for."""
+    scope = tree.head if tree.head is not None else tree
+    meta: dict[str, tuple[str, str]] = {}
+    base, title = url, ""
+    for node in scope.css("meta[name], base[href], title"):
+        attrs = node.attrs
+        if node.tag == "title":
+            title = title or " ".join(node.text().split())
+        elif node.tag == "base":
+            href = (attrs["href"] or "").strip()
+            base = urljoin(url, href) if href and base == url else base
+        else:
+            name = (attrs["name"] or "").strip()
+            key = name.lower()
+            if key in wanted_meta and key not in meta:
+                meta[key] = (name, (attrs["content"] or "").strip() if "content" in attrs else "")
+    return Head(meta, base, title)
+
+
+def links(tree: LexborHTMLParser, base: str) -> list[dict[str, str]]:
+    """Every navigable link, absolute, in page order; duplicates (same URL and text) once."""
+    resolver = _Resolver(base)
+    found: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for node in tree.css("a[href]"):
+        href = node.attrs["href"].strip()
+        if not href or href.lower().startswith(_SKIPPED_LINK_SCHEMES):
+            continue
+        link = {"url": resolver.resolve(href), "text": " ".join(node.text().split())}
+        key = (link["url"], link["text"])
+        if key not in seen:
+            seen.add(key)
+            found.append(link)
+    return found
+
+
+def attachment_ext(link: dict[str, str]) -> str | None:
+    """The file type of a link to a document file, from its URL path or else its text."""
+    path = link["url"].split("#", 1)[0].split("?", 1)[0]
+    for candidate in (path, link["text"]):
+        ext = candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
+        if ext in ATTACHMENT_EXTS:
+            return ext
+    return None
+
+
+class _Resolver:
+    """urljoin, short-circuited for absolute and root-relative links, which most links are."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.base = base
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.scheme = parts.scheme
+
+    def resolve(self, href: str) -> str:
+        if href.startswith(("http://", "https://")):
+            return href
+        if href.startswith("//"):
+            return f"{self.scheme}:{href}"
+        if href.startswith("/") and "/." not in href:
+            return self.origin + href
+        return urljoin(self.base, href)
+
+
+def headings(tree: LexborHTMLParser, limit: int = 40) -> Iterator[tuple[LexborNode, str]]:
+    """Elements that may hold the page title, with their whitespace-normalized text, in page order."""
+    for node in tree.css(_HEADING_SELECTOR)[:limit]:
+        text = " ".join(node.text().split())
+        if 4 <= len(text) <= 200:
+            yield node, text
+
+
+def content_container(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element holding the document text: a known CMS container, else the block of paragraphs."""
+    best: tuple[int, int, LexborNode] | None = None
+    for node in tree.css(_CONTAINER_SELECTOR):
+        priority = _container_priority(node)
+        if priority == _NOT_A_CONTAINER or (best is not None and priority > best[0]):
+            continue
+        size = len(node.text())
+        if size >= _MIN_CONTAINER_TEXT and (best is None or priority < best[0] or size > best[1]):
+            best = (priority, size, node)
+    return best[2] if best else _paragraph_block(tree)
+
+
+def _container_priority(node: LexborNode) -> int:
+    """The best rank any of the node's id, classes or tag has in _CONTAINER_PRIORITY."""
+    attrs = node.attributes
+    ranks = [_CONTAINER_PRIORITY.get(f"#{attrs.get('id')}", _NOT_A_CONTAINER)]
+    ranks += [_CONTAINER_PRIORITY.get(f".{cls}", _NOT_A_CONTAINER) for cls in (attrs.get("class") or "").split()]
+    if node.tag == "article":
+        ranks.append(_CONTAINER_PRIORITY["article"])
+    return min(ranks)
+
+
+def _paragraph_block(tree: LexborHTMLParser) -> LexborNode | None:
+    """The parent of the most paragraph text: where the document lives when no container is known."""
+    scores: dict[int, list] = {}
+    for p in tree.css("p"):
+        parent = p.parent
+        if parent is None:
+            continue
+        entry = scores.setdefault(parent.mem_id, [0, parent])
+        entry[0] += len(p.text(strip=True))
+    if not scores:
+        return None
+    size, node = max(scores.values(), key=lambda entry: entry[0])
+    return node if size >= _MIN_CONTAINER_TEXT and node.tag != "body" else None
+
+
+def metadata_groups(tree: LexborHTMLParser) -> list[Group]:
+    """Label/value pairs read from the structure of tables and definition lists, grouped by block.
+
+    Innermost tables only (layout tables nest the real ones); short tables only (long ones are
+    data). Sibling <dl>s form one block, because some CMSs wrap every pair in its own <dl>.
+    """
+    groups: list[Group] = []
+    dl_groups: dict[int, Group] = {}
+    for node in tree.css("table:not(:has(table)), dl"):
+        if node.tag == "table":
+            text = node.text()
+            maybe = len(text) < _MAX_METADATA_TABLE and labels.may_hold_labels(text)
+            pairs = _table_pairs(node) if maybe else []
+            if pairs:
+                groups.append(([node], pairs))
+            continue
+        pairs = labels.pairs_in_cells([child.text() for child in node.iter() if child.tag in ("dt", "dd")])
+        if pairs:
+            parent = node.parent
+            nodes, group_pairs = dl_groups.setdefault(parent.mem_id if parent else node.mem_id, ([], []))
+            nodes.append(node)
+            group_pairs.extend(pairs)
+    return groups + list(dl_groups.values())
+
+
+def _table_pairs(table: LexborNode) -> Pairs:
+    """Pairs from each row (label and value cells side by side), or from a header row of labels
+    over a row of values."""
+    rows = [[cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS] for tr in table.css("tr")]
+    pairs: Pairs = []
+    i = 0
+    while i < len(rows):
+        header_pairs = labels.pairs_in_header_row(rows[i], rows[i + 1]) if i + 1 < len(rows) else None
+        if header_pairs:
+            pairs.extend(header_pairs)
+            i += 2
+            continue
+        pairs.extend(labels.pairs_in_cells(rows[i]))
+        i += 1
+    return pairs
+
+
+def mark_regions(container: LexborNode | None, heading: LexborNode | None) -> None:
+    """Insert sentinel characters so the linear text shows where the body and the title are."""
+    if heading is not None:
+        heading.insert_after(AFTER_TITLE)
+    if container is not None:
+        first = container.first_child
+        if first is not None:
+            first.insert_before(BODY_START)
+        else:
+            container.insert_child(BODY_START)
+        container.insert_child(BODY_END)
+
+
+def linearize(root: LexborNode) -> str:
+    """The text under root with "\\n" at block, "\\t" at cell and "\\x1f" at inline openings.
+
+    Whitespace-only text nodes are kept: between two links they are the only separator."""
+    out: list[str] = []
+    append = out.append
+    block_ids, cell_ids, text_id = _BLOCK_IDS, _CELL_IDS, _TEXT_ID
+    for node in root.traverse(include_text=True):
+        tag_id = node.tag_id
+        if tag_id == text_id:
+            append(node.text_content)
+        elif tag_id in block_ids:
+            append("\n")
+        elif tag_id in cell_ids:
+            append(CELL)
+        else:
+            append(SEGMENT)
+    return "".join(out)

@@ -1,0 +1,275 @@
+"""Metadata labels: which label feeds which field, and how labels are found in a line of text.
+
+Every CMS words the same field differently (索引号 / 信息索引号, 发布机构 / 发文机关 / 来源 ...), pads
+labels with spaces to align them (标　　题, 索 引 号, 名&emsp;&emsp;称) and ends them with a
+full-width or ASCII colon, or none at all in table cells. Labels are compared after removing all
+whitespace and the trailing colon; that normalized form is also the key of ``raw_labels``.
+
+Within one field the labels are listed best first: when one block carries both 发布机构 and 来源,
+发布机构 wins. 发文日期 is kept apart (``issue_date``) because sites use it for either date; the
+rule that resolves it lives in ``metadata.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+FIELD_LABELS: dict[str, tuple[str, ...]] = {
+    "index_no": ("索引号", "信息索引号", "索引编号"),
+    "title": ("标题", "名称", "信息名称", "文件名称", "文章标题"),
+    "publisher": ("发布机构", "发文机关", "发文单位", "发文机构", "发布单位", "公开主体", "信息来源", "来源"),
+    "doc_number": ("文号", "发文字号", "文件编号", "发文文号", "文件字号"),
+    "written_date": ("成文日期", "生成日期", "产生日期", "签发日期", "成文时间", "印发日期"),
+    "publish_date": ("发布日期", "公开日期", "发布时间", "公开时间", "时间", "日期"),
+    "issue_date": ("发文日期", "发文时间"),
+    "subject": ("主题分类", "分类", "目录分类", "组配分类", "信息分类"),
+    "genre": ("体裁分类", "服务对象", "服务对象分类", "体裁"),
+    "keywords": ("主题词", "关键词", "关键字"),
+    "validity": ("有效性", "时效", "时效性", "效力状态"),
+    "validity_period": ("有效期", "有效期限"),
+    "valid_until": ("失效日期", "失效时间", "废止日期", "有效期至"),
+    "disclosure": ("公开属性", "公开方式", "公开范围", "公开类型"),
+    "non_disclosure_reason": ("不予公开理由", "不公开理由", "依申请公开理由", "不公开依据", "不予公开依据"),
+    "summary": ("内容摘要", "摘要", "内容概述"),
+}
+LABEL_FIELD: dict[str, tuple[str, int]] = {
+    label: (field, rank) for field, labels in FIELD_LABELS.items() for rank, label in enumerate(labels)
+}
+# Breadcrumb labels: they look like labels but introduce navigation, never metadata.
+NAVIGATION_LABELS = frozenset({"当前位置", "您的位置", "您现在的位置", "您所在的位置", "所在位置", "当前页面"})
+EMPTY_VALUES = frozenset({"无", "暂无", "-", "--", "—", "/", "空", "null", "None"})
+
+# First characters of known labels: most text segments can be ruled out without normalizing them.
+_LABEL_INITIALS = frozenset(label[0] for label in LABEL_FIELD) | {"【", "["}
+# Last characters of known labels: padding never splits them off, so text with none holds no label.
+_LABEL_FINALS = "".join(sorted({label[-1] for label in LABEL_FIELD}))
+
+_LABEL_CHARS = r"[\u4e00-\u9fff]"
+_PAD = r"[ \t\xa0\u3000\u2002\u2003]"
+# A label is 2-8 CJK characters (padding allowed inside) right before a colon, starting a line or a
+# whitespace/separator-delimited chunk; body sentences ("根据…规定：") rarely start that way. It is
+# matched backwards from each colon on the reversed text: one anchored match per colon.
+_REVERSED_LABEL = re.compile(
+    rf"{_PAD}*({_LABEL_CHARS}(?:{_PAD}{{0,3}}{_LABEL_CHARS}){{1,7}})(?=[\s|｜丨/;；]|$)"
+)
+_LABEL_REACH = 32  # the longest label with padding: 8 characters and 7 gaps of 3
+_LONGEST_KNOWN = max(map(len, LABEL_FIELD))
+_COLON = re.compile(r"[:：]")
+_LEADING_LABEL = re.compile(rf"[\s\x1f]*{_LABEL_CHARS}(?:{_PAD}{{0,3}}{_LABEL_CHARS}){{1,7}}{_PAD}*[:：]")
+_SEGMENT_SEP = "\x1f"
+_WHITESPACE = re.compile(r"\s+")
+_SEGMENTS = re.compile(r"[\x1f\t]")
+_MAX_LABEL_SEGMENT = 16
+_MAX_LABEL_CELL = 40  # longer cells are values or content
+_MAX_METADATA_CELL = 300  # longer cells are content, even if they open with a label
+_PAD_CHARS = " \t\xa0\u3000\u2002\u2003"
+_VALUE_TRIM = " \t\xa0\u3000\u2002\u2003\x1f|｜丨;；,，"
+
+
+class Token(NamedTuple):
+    start: int
+    end: int
+    label: str  # normalized
+    known: bool  # maps to a field
+
+
+def _token(start: int, end: int, label: str) -> Token:
+    return Token(start, end, label, label in LABEL_FIELD)
+
+
+def normalize_label(text: str) -> str:
+    """The comparable form of a label: no whitespace, no brackets, no trailing colon."""
+    return "".join(text.split()).strip("【】[]").rstrip(":：")
+
+
+def clean_value(text: str) -> str:
+    """A raw value as displayed: segment markers dropped, padding and separators trimmed."""
+    return text.replace(_SEGMENT_SEP, "").strip(_VALUE_TRIM)
+
+
+def is_empty_value(value: str | None) -> bool:
+    return not value or value in EMPTY_VALUES
+
+
+def tokens(line: str) -> list[Token]:
+    """Labels in one line of linearized text, in order.
+
+    Two kinds: any short CJK phrase before a colon (known or not, so unknown labels such as 浏览次数
+    end the previous value), and, in lines without those, a known label standing alone in its own
+    segment, as table cells and grid cells without colons do.
+    """
+    has_colon = "：" in line or ":" in line
+    has_segments = _SEGMENT_SEP in line or "\t" in line
+    if not has_colon and not has_segments:
+        stripped = line.strip()
+        if not stripped or len(stripped) > _MAX_LABEL_SEGMENT or stripped[0] not in _LABEL_INITIALS:
+            return []
+        label = normalize_label(stripped)
+        start = line.index(stripped)
+        return [Token(start, start + len(stripped), label, True)] if label in LABEL_FIELD else []
+    found = _colon_tokens(line) if has_colon else []
+    if not found and (has_segments or len(line) <= _MAX_LABEL_SEGMENT):
+        found = _segment_tokens(line)
+    if found and any(token.label in NAVIGATION_LABELS for token in found):
+        return [token for token in found if token.label not in NAVIGATION_LABELS]
+    return found
+
+
+def may_start_with_label(line: str) -> bool:
+    """Cheap pre-test for tokens()+starts_with_label(): could the line open with a label?"""
+    head = line[: _LABEL_REACH + 8]
+    if ("：" in head or ":" in head) and _LEADING_LABEL.match(head):
+        return True
+    first = _SEGMENTS.split(head.lstrip(" \x1f\t"), 1)[0].strip()
+    return bool(first) and first[0] in _LABEL_INITIALS and normalize_label(first) in LABEL_FIELD
+
+
+def _colon_tokens(line: str) -> list[Token]:
+    """Labels ending at a colon. Once a line has opened with a known label it is a metadata strip,
+    and known labels glued to the previous value ("…2022-04-02来源：…") count too."""
+    found: list[Token] = []
+    strip = False
+    for colon in _COLON.finditer(line):
+        pos = colon.start()
+        start = _label_start(line, pos)
+        if start is not None:
+            token = _colon_token(line, start, pos + 1)
+        elif strip:
+            token = _glued_token(line, pos)
+        else:
+            continue
+        if token is not None and (not found or token.start >= found[-1].end):
+            found.append(token)
+            strip = strip or (len(found) == 1 and token.known and not clean_value(line[: token.start]))
+    return found
+
+
+def _label_start(text: str, colon: int) -> int | None:
+    """Where a label ending right before text[colon] starts, or None if no label ends there."""
+    low = max(0, colon - _LABEL_REACH)
+    m = _REVERSED_LABEL.match(text[low:colon][::-1])
+    if m is None or (low > 0 and m.end(1) == colon - low):
+        return None
+    return colon - m.end(1)
+
+
+def _glued_token(line: str, colon: int) -> Token | None:
+    """A known label directly before the colon, whatever precedes it."""
+    end = colon
+    while end > 0 and line[end - 1] in _PAD_CHARS:
+        end -= 1
+    for size in range(min(_LONGEST_KNOWN, end), 1, -1):
+        if line[end - size : end] in LABEL_FIELD:
+            return _token(end - size, colon + 1, line[end - size : end])
+    return None
+
+
+def _colon_token(line: str, start: int, end: int) -> Token:
+    """A colon label; when padding splits it ("区住房建设委　　发布日期："), keep the known tail."""
+    raw = line[start : end - 1].rstrip()
+    label = normalize_label(raw)
+    if label == raw or label in LABEL_FIELD:
+        return _token(start, end, label)
+    chunks = list(_WHITESPACE.finditer(raw))
+    for chunk in chunks:
+        tail = normalize_label(raw[chunk.end():])
+        if tail in LABEL_FIELD:
+            return _token(start + chunk.end(), end, tail)
+    last = chunks[-1].end()
+    if len(normalize_label(raw[:last])) > 1 and len(raw) - last >= 2:
+        return _token(start + last, end, normalize_label(raw[last:]))
+    return _token(start, end, label)
+
+
+def _segment_tokens(line: str) -> list[Token]:
+    """Known labels standing alone between segment separators (cells, grid divs, spans)."""
+    found = []
+    pos = 0
+    for segment in _SEGMENTS.split(line):
+        stripped = segment.strip()
+        if stripped and stripped[0] in _LABEL_INITIALS and len(stripped) <= _MAX_LABEL_SEGMENT:
+            label = normalize_label(stripped)
+            if label in LABEL_FIELD:
+                start = pos + segment.index(stripped)
+                found.append(Token(start, start + len(stripped), label, True))
+        pos += len(segment) + 1
+    return found
+
+
+def may_hold_labels(text: str) -> bool:
+    """Cheap, sound pre-test: can the text contain a known label at all?"""
+    return any(final in text for final in _LABEL_FINALS)
+
+
+def pairs_in_line(line: str, line_tokens: list[Token]) -> list[tuple[str, str]]:
+    """(label, value) for each token: the value runs to the next token or the end of the line."""
+    pairs = []
+    for token, following in zip(line_tokens, line_tokens[1:] + [None]):
+        end = following.start if following else len(line)
+        pairs.append((token.label, clean_value(line[token.end:end])))
+    return pairs
+
+
+def carries_metadata(line_tokens: list[Token], pairs: list[tuple[str, str]]) -> bool:
+    """A known label, or an unknown one with a value ("浏览次数：12"); a bare "各街镇：" is a
+    salutation, not a label."""
+    return any(token.known for token in line_tokens) or any(value for _, value in pairs)
+
+
+def starts_with_label(line: str, line_tokens: list[Token]) -> bool:
+    """True when nothing but padding precedes the first label of the line."""
+    return bool(line_tokens) and not clean_value(line[: line_tokens[0].start])
+
+
+def label_only(text: str) -> str | None:
+    """The normalized label when a cell holds nothing but a label (known, or any label with a colon)."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > _LABEL_REACH:
+        return None
+    ends_with_colon = stripped[-1] in ":："
+    if stripped[0] not in _LABEL_INITIALS and not ends_with_colon:
+        return None
+    label = normalize_label(stripped)
+    if label in LABEL_FIELD:
+        return label
+    return label if ends_with_colon and _label_start(stripped, len(stripped) - 1) == 0 else None
+
+
+def pairs_in_cells(cells: list[str]) -> list[tuple[str, str]]:
+    """Pairs from a row of cells: label cell then value cell (2- and 4-column tables, dt/dd), or
+    cells that carry "label：value" themselves. Long cells are content, not metadata."""
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(cells):
+        text = cells[i]
+        label = label_only(text) if len(text) <= _MAX_LABEL_CELL else None
+        if label is not None:
+            following = cells[i + 1] if i + 1 < len(cells) else None
+            if following is not None and not _is_label_cell(following):
+                pairs.append((label, clean_value(following)))
+                i += 2
+                continue
+            pairs.append((label, ""))
+        elif len(text) <= _MAX_METADATA_CELL:
+            cell_tokens = tokens(text)
+            if starts_with_label(text, cell_tokens):
+                pairs.extend(pairs_in_line(text, cell_tokens))
+        i += 1
+    return pairs
+
+
+def pairs_in_header_row(header: list[str], values: list[str]) -> list[tuple[str, str]] | None:
+    """Pairs from a header row of labels over a row of values, or None if the rows are not that."""
+    if len(header) < 2 or len(header) != len(values):
+        return None
+    labels = [label_only(cell) for cell in header]
+    if any(label is None for label in labels) or any(_is_label_cell(cell) for cell in values):
+        return None
+    return [(label, clean_value(value)) for label, value in zip(labels, values)]
+
+
+def _is_label_cell(text: str) -> bool:
+    """A cell that starts a pair rather than completing one."""
+    return label_only(text) is not None or starts_with_label(text, tokens(text))
+

@@ -1,0 +1,127 @@
+"""The warehouse: one DuckDB file holding the normalized tables of every unit.
+
+DuckDB allows one writing process per file. Units are normalized by separate processes when
+Dagster runs partitions in parallel, so writers wait for the lock (bounded, with backoff) and
+name the file when they give up. Each unit's rows are replaced in one transaction: a crash
+mid-write leaves the previous rows intact.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+import schemas
+
+UNIT_TABLES = ("units", "columns", "resources", "attachments", "link_checks")
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the warehouse file for longer than we are willing to wait."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, creating the tables on first use; waits while another process writes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseLockedError(
+                        f"warehouse {path} is locked by another process (waited {wait_seconds:.0f} s): {exc}"
+                    ) from exc
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+    try:
+        if not read_only:
+            con.execute(schemas.all_ddl())
+        yield con
+    finally:
+        con.close()
+
+
+def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
+                 hosts: pa.Table | None = None) -> None:
+    """Replace every row of one unit in one transaction (bulk insert from Arrow)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name in UNIT_TABLES:
+            con.execute(f'DELETE FROM "{name}" WHERE unit_id = ?', [unit_id])
+            if name in tables and tables[name].num_rows:
+                _insert(con, name, tables[name])
+        if hosts is not None and hosts.num_rows:
+            con.register("new_hosts", hosts)
+            con.execute('DELETE FROM hosts WHERE host IN (SELECT host FROM new_hosts)')
+            con.unregister("new_hosts")
+            _insert(con, "hosts", hosts)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    table = table.select(schemas.table(name).field_names).cast(schemas.arrow_schema(name))
+    con.register("incoming", table)
+    try:
+        con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+    finally:
+        con.unregister("incoming")
+
+
+def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
+    """The unit's current resources by resource_id, to keep history and skip unchanged pages."""
+    rows = con.sql("SELECT * FROM resources WHERE unit_id = $unit", params={"unit": unit_id}).to_arrow_table().to_pylist()
+    return {row["resource_id"]: row for row in rows}
+
+
+def existing_attachments(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, list[dict]]:
+    """The unit's attachments by resource_id, reused with resources whose page did not change."""
+    by_resource: dict[str, list[dict]] = {}
+    for url, name, ext, resource_id in con.execute(
+        "SELECT url, name, ext, resource_id FROM attachments WHERE unit_id = ?", [unit_id]
+    ).fetchall():
+        by_resource.setdefault(resource_id, []).append({"url": url, "text": name, "ext": ext})
+    return by_resource
+
+
+def existing_unit(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict | None:
+    rows = con.sql("SELECT * FROM units WHERE unit_id = $unit", params={"unit": unit_id}).to_arrow_table().to_pylist()
+    return rows[0] if rows else None
+
+
+def existing_column_first_seen(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, object]:
+    return dict(con.execute("SELECT column_id, first_seen FROM columns WHERE unit_id = ?", [unit_id]).fetchall())
+
+
+def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now) -> list[str]:
+    """Units no longer in the registry keep their rows, marked removed (history is never lost)."""
+    con.register("registered", pa.table({"unit_id": pa.array(registered, pa.string())}))
+    try:
+        removed = [r[0] for r in con.execute(
+            "SELECT unit_id FROM units WHERE removed_at IS NULL AND unit_id NOT IN (SELECT unit_id FROM registered)"
+        ).fetchall()]
+        if removed:
+            con.execute("UPDATE units SET removed_at = ? WHERE unit_id IN (SELECT unnest(?))", [now, removed])
+    finally:
+        con.unregister("registered")
+    return removed
