@@ -167,6 +167,12 @@ class UnitBuilder:
         return f"{key}{self._doc_numbers[key]}号"
 
     @property
+    def issuer(self) -> str:
+        """The unit as named in a document title: 区教育局 → 滨海新区教育局."""
+        name = self.spec.name
+        return "滨海新区" + name[1:] if name.startswith("区") else name
+
+    @property
     def abbreviation(self) -> str:
         return "津滨" + self.spec.name.replace("区", "")[:2]
 
@@ -265,8 +271,7 @@ class UnitBuilder:
             subject = subjects[number % len(subjects)] + (f"（第{number // len(subjects) + 1}批）" if number >= len(subjects) else "")
             topic = content.NORMATIVE_TOPICS[self.rng.randrange(len(content.NORMATIVE_TOPICS))]
             publish = self.recent_date(900, 20)
-            doc = self.new_doc(column, f"关于印发{self.spec.name.replace('区', '滨海新区', 1)}{subject}{topic}的通知",
-                               publish, kind="规范性文件")
+            doc = self.new_doc(column, f"关于印发{self.issuer}{subject}{topic}的通知", publish, kind="规范性文件")
             doc.doc_number = self.doc_number(self.abbreviation + "规", publish.year)
             start = publish + timedelta(days=self.rng.randint(0, 20))
             years = self.rng.choice((3, 5))

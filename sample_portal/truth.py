@@ -16,7 +16,7 @@ from schemas.vocabulary import EMPTY_NOTE_PATTERN, INDEX_NO_PATTERN, KEY_AREA_PA
 from .model import REPORT_SECTIONS, Doc, UnitSite
 
 GUIDE_ELEMENTS = {
-    "依申请公开程序": re.compile(r"依申请"),
+    "依申请公开程序": re.compile(r"依申请公开"),
     "工作机构": re.compile(r"工作机构|受理机构"),
     "地址": re.compile(r"地址|办公地点"),
     "办公时间": re.compile(r"办公时间|受理时间|工作时间"),
@@ -124,16 +124,22 @@ class UnitTruth:
         reports = [d for d in self.docs if d.doc_kind == "年度报告" and f"{year}年" in d.title]
         if not reports:
             return "fail", f"未发布{year}年度报告"
-        report = reports[0]
+        problems = [self._report_problem(report, year) for report in reports]
+        if None in problems:
+            return "pass", ""
+        return "fail", problems[0]
+
+    @staticmethod
+    def _report_problem(report: Doc, year: int) -> str | None:
         if not report.publish_date or report.publish_date > date(year + 1, 1, 31):
-            return "fail", "年度报告逾期发布"
+            return "年度报告逾期发布"
         missing = [s for s in REPORT_SECTIONS if s.split("、", 1)[1] not in _text(report)]
         if missing:
-            return "fail", f"年度报告缺少章节：{'、'.join(missing)}"
+            return f"年度报告缺少章节：{'、'.join(missing)}"
         table = report.report_table
         if table and table["本年新收"] + table["上年结转"] != table["办理结果总计"] + table["结转下年度"]:
-            return "fail", "年度报告申请情况表数据不平衡"
-        return "pass", ""
+            return "年度报告申请情况表数据不平衡"
+        return None
 
     def c09(self):
         guides = [d for d in self.docs if d.doc_kind == "公开指南"]
@@ -149,9 +155,11 @@ class UnitTruth:
         return _ok(not bad, "规范性文件未标注有效性或有效期")
 
     def c11(self):
-        sentences = [s for d in self.docs for p in d.paragraphs for s in re.split(r"[。；]", p) if SUPERSEDE_WORDS.search(s)]
+        sentences = [(d.key, s) for d in self.docs for p in d.paragraphs for s in re.split(r"[。；]", p)
+                     if SUPERSEDE_WORDS.search(s)]
         for doc in self._normative():
-            named = [s for s in sentences if f"《{doc.title}》" in s or (doc.doc_number and doc.doc_number in s)]
+            named = [s for key, s in sentences if key != doc.key
+                     and (f"《{doc.title}》" in s or (doc.doc_number and doc.doc_number in s))]
             if named and not (doc.abolished_mark or doc.validity in ("失效", "废止", "已修订")):
                 return "fail", "已废止文件未标注"
         return "pass", ""

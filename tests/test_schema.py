@@ -26,7 +26,7 @@ def test_ddl_creates_tables_matching_the_arrow_schemas():
     con = duckdb.connect()
     con.execute(schemas.all_ddl())
     for name in schemas.load_schema().tables:
-        arrow = con.execute(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
+        arrow = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
         expected = schemas.arrow_schema(name)
         assert arrow.names == expected.names
         for field in expected:

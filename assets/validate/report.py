@@ -1,0 +1,163 @@
+"""The supervisors' report: static HTML from check_results and unit_scores, readable offline.
+
+    OUT/index.html          ranking (filter by unit kind), unit × check heat map, trend across runs
+    OUT/units/<unit>.html   every check of one unit: status, message, evidence link, basis, rule
+
+No CDN, no external script: CSS is inline, charts are SVG drawn on the server, and the kind
+filter is a few lines of inline JavaScript (without it every row stays visible). Jinja2
+autoescaping is on, so harvested text (titles in messages, unit names) is always shown as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from expectations.catalog import load_catalog
+from expectations.suites import data_docs_index as default_data_docs_index
+
+from . import charts
+
+TEMPLATES = Path(__file__).with_name("templates")
+# Where build_report looks for GX Data Docs when not told: validate with data_docs_dir=OUT/gx.
+DATA_DOCS_SUBDIR = "gx"
+KIND_LABELS = {"district": "区政府", "zone": "开发区", "bureau": "委局", "street": "街道", "town": "镇"}
+STATUS_LABELS = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}
+SEVERITY_LABELS = {"veto": "否决项", "major": "重要", "minor": "一般"}
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    as_of: date
+    checked_at: datetime
+    units: int
+    passed: int
+    vetoed: int
+
+    @property
+    def pass_rate(self) -> float:
+        return 100.0 * self.passed / self.units if self.units else 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.as_of.isoformat()} {self.checked_at:%H:%M}"
+
+
+def page_name(unit_id: str) -> str:
+    """A safe file name for a unit's page: its id when plain, else the id made plain plus a hash."""
+    plain = re.sub(r"[^A-Za-z0-9_-]", "_", unit_id)
+    if plain != unit_id:
+        plain += "-" + hashlib.sha256(unit_id.encode()).hexdigest()[:8]
+    return f"{plain}.html"
+
+
+def safe_href(url: str | None) -> str | None:
+    """Only http(s) evidence becomes a link: a harvested `javascript:` URL must never be clickable."""
+    return url if url and re.match(r"https?://", url, re.IGNORECASE) else None
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["safe_href"] = safe_href
+    env.filters["page_name"] = page_name
+    env.globals.update(KIND_LABELS=KIND_LABELS, STATUS_LABELS=STATUS_LABELS, SEVERITY_LABELS=SEVERITY_LABELS)
+    return env
+
+
+def _runs(con: duckdb.DuckDBPyConnection) -> list[Run]:
+    rows = con.execute("""
+        SELECT run_id, min(as_of), min(checked_at), count(*), count(*) FILTER (WHERE verdict = '合格'),
+               count(*) FILTER (WHERE veto)
+        FROM unit_scores GROUP BY run_id ORDER BY min(checked_at), run_id
+    """).fetchall()
+    return [Run(*row) for row in rows]
+
+
+def _units(con: duckdb.DuckDBPyConnection, run_id: str, runs: list[Run]) -> list[dict]:
+    """The run's units, ranked: 合格 before 不合格, then by score; each with its score in every run."""
+    rows = con.execute("""
+        SELECT s.unit_id, coalesce(u.name, s.unit_id) AS name, u.kind, u.url, s.score, s.verdict, s.veto,
+               s.veto_checks
+        FROM unit_scores s LEFT JOIN units u USING (unit_id)
+        WHERE s.run_id = $run_id
+        ORDER BY s.verdict = '合格' DESC, s.score DESC, name, s.unit_id
+    """, {"run_id": run_id}).fetchall()
+    history: dict[str, dict[str, float]] = {}
+    for unit_id, run, score in con.execute("SELECT unit_id, run_id, score FROM unit_scores").fetchall():
+        history.setdefault(unit_id, {})[run] = score
+    units = []
+    for rank, (unit_id, name, kind, url, score, verdict, veto, veto_checks) in enumerate(rows, start=1):
+        trend = [history.get(unit_id, {}).get(r.run_id) for r in runs]
+        units.append({"rank": rank, "unit_id": unit_id, "name": name, "kind": kind or "", "url": url,
+                      "score": score, "verdict": verdict, "veto": veto, "veto_checks": veto_checks or [],
+                      "trend": trend, "sparkline": charts.sparkline(trend)})
+    return units
+
+
+def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, dict]]:
+    """unit id → check id → result row of the run."""
+    results: dict[str, dict[str, dict]] = {}
+    for unit_id, check_id, status, severity, url, message in con.execute("""
+        SELECT unit_id, check_id, status, severity, evidence_url, message
+        FROM check_results WHERE run_id = $run_id
+    """, {"run_id": run_id}).fetchall():
+        results.setdefault(unit_id, {})[check_id] = {"status": status, "severity": severity, "evidence_url": url,
+                                                      "message": message}
+    return results
+
+
+def _check_totals(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, int]]:
+    totals = {c.id: {"pass": 0, "fail": 0, "n/a": 0} for c in load_catalog().checks}
+    for checks in results.values():
+        for check_id, result in checks.items():
+            totals[check_id][result["status"]] += 1
+    return totals
+
+
+def _data_docs_link(out_dir: Path, data_docs_index: Path | None) -> str | None:
+    index = data_docs_index or default_data_docs_index(out_dir / DATA_DOCS_SUBDIR)
+    return Path(os.path.relpath(index, out_dir)).as_posix() if index.exists() else None
+
+
+def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = None,
+                 data_docs_index: str | Path | None = None) -> Path:
+    """Write the report of `run_id` (default: the latest run) into `out_dir`; returns index.html.
+
+    `data_docs_index` is the GX Data Docs index.html to link; by default OUT/gx's, if present.
+    """
+    out_dir = Path(out_dir)
+    with duckdb.connect(str(db_path)) as con:
+        runs = _runs(con)
+        if not runs:
+            raise ValueError(f"{db_path}: no validation run to report on")
+        run = next((r for r in runs if r.run_id == run_id), None) if run_id else runs[-1]
+        if run is None:
+            raise ValueError(f"{db_path}: no validation run {run_id!r}")
+        units = _units(con, run.run_id, runs)
+        results = _results(con, run.run_id)
+    checks = load_catalog().checks
+    env = _environment()
+    trend = charts.line_chart([r.pass_rate for r in runs], [r.label for r in runs], unit="%")
+    (out_dir / "units").mkdir(parents=True, exist_ok=True)
+    common = {"run": run, "runs": runs, "checks": checks, "generated": datetime.now().strftime("%Y-%m-%d %H:%M")}
+    index = out_dir / "index.html"
+    index.write_text(env.get_template("index.html.j2").render(
+        units=units, results=results, totals=_check_totals(results), trend=trend,
+        kinds=[k for k in KIND_LABELS if any(u["kind"] == k for u in units)],
+        data_docs=_data_docs_link(out_dir, Path(data_docs_index) if data_docs_index else None), **common,
+    ), encoding="utf-8")
+    unit_template = env.get_template("unit.html.j2")
+    for unit in units:
+        chart = charts.line_chart(unit["trend"], [r.label for r in runs], width=520, height=180)
+        (out_dir / "units" / page_name(unit["unit_id"])).write_text(unit_template.render(
+            unit=unit, results=results.get(unit["unit_id"], {}), trend=chart, **common), encoding="utf-8")
+    return index

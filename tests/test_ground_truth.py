@@ -1,0 +1,47 @@
+"""End to end on the real sample portal: the pipeline's verdicts equal the generator's ground truth.
+
+The portal is served over HTTP, harvested, normalized and validated by the production code; the
+ground truth was derived independently from the generator's own model (sample_portal/truth.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import pytest
+
+from assets.validate import validate_warehouse
+
+
+@pytest.fixture(scope="module")
+def verdicts(pipeline_data):
+    truth = json.loads((pipeline_data.portal_dir / "ground_truth.json").read_text(encoding="utf-8"))
+    summary = validate_warehouse(pipeline_data.warehouse, date.fromisoformat(truth["as_of"]), run_id="ground-truth")
+    with duckdb.connect(str(pipeline_data.warehouse), read_only=True) as con:
+        checks = con.execute("SELECT unit_id, check_id, status, message FROM check_results WHERE run_id = 'ground-truth'"
+                             ).fetchall()
+        scores = con.execute("SELECT unit_id, score, verdict, veto FROM unit_scores WHERE run_id = 'ground-truth'"
+                             ).fetchall()
+    return truth["units"], summary, checks, scores
+
+
+def test_every_verdict_on_every_check_equals_the_ground_truth(verdicts):
+    truth, summary, checks, _ = verdicts
+    assert summary.units == len(truth) == 44
+    got = {(unit, check): (status, message) for unit, check, status, message in checks}
+    assert len(got) == 44 * 22
+    mismatches = [
+        f"{unit} {check}: expected {expected['status']} ({expected['reason']}), got {got[(unit, check)]}"
+        for unit, u in truth.items() for check, expected in u["checks"].items()
+        if got[(unit, check)][0] != expected["status"]
+    ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_scores_and_verdicts_equal_the_ground_truth(verdicts):
+    truth, _, _, scores = verdicts
+    for unit, score, verdict, veto in scores:
+        expected = truth[unit]
+        assert (round(score, 1), verdict, veto) == (expected["score"], expected["verdict"], expected["veto"]), unit
