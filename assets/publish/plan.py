@@ -1,0 +1,140 @@
+"""What to publish: every dataset with its metadata, export files and content hashes.
+
+Planning is pure (warehouse snapshot in, plans out) and decides the publishing rules:
+
+- scope: the warehouse's current units, restricted to the registry when its ids are given;
+- blocking: a unit whose latest score has a C20 veto (unmasked personal information found) is
+  not published: no directory dataset is created or updated for it and its resources are left
+  out of the all-units catalogue. Its score still appears in the scorecard, which is always
+  published. Other vetoes (e.g. C01, an unreachable column) do not block: the data itself is
+  fine to publish;
+- `units` limits which unit directories are planned (rerun one unit); the shared datasets are
+  always planned over the whole scope, and cost nothing when unchanged.
+
+A dataset's `content_sha256` covers its metadata, its organization and every export file's
+hash, so "unchanged" is one string comparison against what CKAN holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import metadata
+from .exports import ExportFile, export_table
+from .metadata import Contact
+from .names import Names
+from .source import Snapshot, UnitInfo
+from .tables import CHECK_RESULTS, DATA_DICTIONARY, RESOURCES, UNIT_SCORES, dictionary_rows
+
+BLOCKING_VETO = "C20"
+_FILE_DESCRIPTIONS = {
+    "CSV": "CSV：UTF-8（带 BOM）编码，中文表头，长文本截断，适合电子表格。",
+    "Parquet": "Parquet：字段名见数据字典，含全文，适合数据分析。",
+    "JSON": "JSON 数组，每行一条记录：字段名见数据字典，含全文。",
+}
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    file: ExportFile
+    name: str  # Chinese resource name shown in CKAN
+
+    def fields(self) -> dict:
+        """The resource fields CKAN stores (besides the uploaded file itself)."""
+        return {"name": self.name, "description": _FILE_DESCRIPTIONS[self.file.format],
+                "format": self.file.format, "content_sha256": self.file.sha256}
+
+
+@dataclass(frozen=True)
+class OrgPlan:
+    name: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    name: str
+    org: OrgPlan
+    metadata: dict  # CKAN fields besides name, owner_org and content_sha256
+    resources: tuple[ResourcePlan, ...]
+
+    @cached_property
+    def sha256(self) -> str:
+        payload = {"name": self.name, "org": [self.org.name, self.org.title, self.org.description],
+                   "metadata": self.metadata,
+                   "resources": [[r.file.file_name, r.fields()] for r in self.resources]}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+    def package_fields(self) -> dict:
+        return {**self.metadata, "name": self.name, "owner_org": self.org.name, "content_sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class CatalogPlan:
+    datasets: list[DatasetPlan]
+    blocked_units: list[str]
+
+    def files(self) -> dict[str, list[ExportFile]]:
+        return {d.name: [r.file for r in d.resources] for d in self.datasets}
+
+
+def plan_catalog(snapshot: Snapshot, names: Names, contact: Contact, *, units: list[str] | None = None,
+                 registry_unit_ids: list[str] | None = None) -> CatalogPlan:
+    registry = set(registry_unit_ids) if registry_unit_ids is not None else None
+    scope = [u for u in snapshot.units.values() if registry is None or u.unit_id in registry]
+    scope_ids = {u.unit_id for u in scope}
+    vetoes = {s["unit_id"]: s["veto_checks"] or () for s in snapshot.scores}
+    blocked = [u for u in scope if BLOCKING_VETO in vetoes.get(u.unit_id, ())]
+    published = [u for u in scope if u not in blocked]
+    selected = published if units is None else [u for u in published if u.unit_id in set(units)]
+
+    platform = OrgPlan(names.platform_org, **metadata.platform_organization())
+    scores = [s for s in snapshot.scores if s["unit_id"] in scope_ids]
+    scored = {s["unit_id"] for s in scores}
+    datasets = [_directory(u, snapshot.resources.get(u.unit_id, []), names, contact) for u in selected]
+    datasets += [
+        _catalogue(published, blocked, snapshot, names.catalogue, platform, contact),
+        _scorecard([u for u in scope if u.unit_id in scored], scores,
+                   [c for c in snapshot.checks if c["unit_id"] in scope_ids], names.scorecard, platform, contact),
+        _dataset(names.dictionary, platform, metadata.dictionary(contact),
+                 [("数据字典", export_table(DATA_DICTIONARY, dictionary_rows(), "zwgk-data-dictionary"))]),
+    ]
+    return CatalogPlan(datasets=datasets, blocked_units=[u.unit_id for u in blocked])
+
+
+def is_dropped(unit_id: str, snapshot: Snapshot, registry_unit_ids: list[str] | None) -> bool:
+    """A unit that left the registry (the registry says so when given, else the warehouse)."""
+    if registry_unit_ids is not None:
+        return unit_id not in registry_unit_ids
+    return unit_id in snapshot.removed_unit_ids
+
+
+def _directory(unit: UnitInfo, rows: list[dict], names: Names, contact: Contact) -> DatasetPlan:
+    org = OrgPlan(names.unit_org(unit.unit_id), **metadata.unit_organization(unit))
+    files = export_table(RESOURCES, rows, f"{unit.unit_id}-zfxxgk-ml")
+    return _dataset(names.directory(unit.unit_id), org, metadata.directory(unit, rows, contact),
+                    [("政府信息公开目录", files)])
+
+
+def _catalogue(units: list[UnitInfo], blocked: list[UnitInfo], snapshot: Snapshot, name: str, org: OrgPlan,
+               contact: Contact) -> DatasetPlan:
+    rows = [row for u in units for row in snapshot.resources.get(u.unit_id, [])]
+    return _dataset(name, org, metadata.catalogue(units, rows, blocked, contact),
+                    [("全部单位政府信息公开目录", export_table(RESOURCES, rows, "zwgk-catalogue"))])
+
+
+def _scorecard(units: list[UnitInfo], scores: list[dict], checks: list[dict], name: str, org: OrgPlan,
+               contact: Contact) -> DatasetPlan:
+    return _dataset(name, org, metadata.scorecard(units, scores, contact), [
+        ("单位得分", export_table(UNIT_SCORES, scores, "zwgk-scorecard-units")),
+        ("检查结果", export_table(CHECK_RESULTS, checks, "zwgk-scorecard-checks")),
+    ])
+
+
+def _dataset(name: str, org: OrgPlan, fields: dict, tables: list[tuple[str, list[ExportFile]]]) -> DatasetPlan:
+    resources = tuple(ResourcePlan(f, f"{label}（{f.format}）") for label, files in tables for f in files)
+    return DatasetPlan(name=name, org=org, metadata=fields, resources=resources)

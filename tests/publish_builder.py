@@ -1,0 +1,115 @@
+"""Hand-built warehouses for the publisher tests and benchmark (helpers only; no tests here).
+
+`PublishWarehouse` collects rows of the tables the publisher reads (units, columns, resources,
+check_results, unit_scores) and writes them to a DuckDB file with `schemas.all_ddl()`, in bulk
+through Arrow. `small_warehouse` is the fixture the end-to-end tests share: Chinese text, a
+CSV-injection title, personal information in a unit that passed C20 (so its masking is
+visible) and in one that has a C20 veto (so it is withheld).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+import schemas
+from expectations.catalog import load_catalog
+
+HOST = "www.bh.zwgk.test:8080"
+NOW = datetime(2021, 3, 1, 8, 0)
+AS_OF = date(2021, 3, 1)
+ID_NUMBER = "120107198001012315"  # checksum-valid
+MOBILE = "13812341234"
+INJECTION = '=HYPERLINK("x")'
+
+
+def stable_id(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+@dataclass
+class PublishWarehouse:
+    units: list[dict] = field(default_factory=list)
+    columns: list[dict] = field(default_factory=list)
+    resources: list[dict] = field(default_factory=list)
+    check_results: list[dict] = field(default_factory=list)
+    unit_scores: list[dict] = field(default_factory=list)
+
+    def unit(self, unit_id: str, name: str, kind: str = "bureau") -> None:
+        url = f"http://{HOST}/{unit_id}/zfxxgk/"
+        self.units.append({"unit_id": unit_id, "name": name, "kind": kind, "url": url, "host": HOST,
+                           "entry_ok": True, "entry_status": 200, "emergency_duties": False, "first_seen": NOW,
+                           "last_seen": NOW, "schema_version": schemas.SCHEMA_VERSION})
+        self.columns.append({"column_id": stable_id(unit_id, "tzgg"), "unit_id": unit_id, "name": "通知公告",
+                             "kind": "notice", "url": url + "tzgg/", "item_count": 1, "child_count": 0,
+                             "has_note": False, "first_seen": NOW, "last_seen": NOW,
+                             "schema_version": schemas.SCHEMA_VERSION})
+
+    def resource(self, unit_id: str, number: int, title: str, body: str = "正文。", *, has_pii: bool = False,
+                 published: date = date(2021, 1, 4)) -> dict:
+        url = f"http://{HOST}/{unit_id}/zfxxgk/tzgg/{number}.html"
+        row = {"resource_id": stable_id(unit_id, url), "unit_id": unit_id, "column_id": stable_id(unit_id, "tzgg"),
+               "column_kind": "notice", "url": url, "title": title, "index_no": f"000014349/2021-{number:05d}",
+               "publisher": "滨海新区", "publish_date": published + timedelta(days=number),
+               "written_date": published, "summary": title[:40], "body_text": body, "doc_kind": "其他",
+               "is_marked_abolished": False, "has_pii": has_pii, "raw_labels": '{"名称": "%s"}' % number,
+               "report_figures": None, "content_sha256": stable_id(url, body), "first_seen": NOW,
+               "last_seen": NOW, "schema_version": schemas.SCHEMA_VERSION}
+        self.resources.append(row)
+        return row
+
+    def score(self, run_id: str, unit_id: str, *, failed: tuple[str, ...] = (), checked_at: datetime = NOW,
+              as_of: date = AS_OF) -> None:
+        """Every catalog check for the unit, passing except `failed`; the score row to match."""
+        vetoes = [c.id for c in load_catalog().checks if c.id in failed and c.severity == "veto"]
+        for check in load_catalog().checks:
+            status = "fail" if check.id in failed else "pass"
+            self.check_results.append({"run_id": run_id, "as_of": as_of, "unit_id": unit_id, "check_id": check.id,
+                                       "status": status, "severity": check.severity,
+                                       "evidence_url": f"http://{HOST}/{unit_id}/zfxxgk/",
+                                       "message": "符合要求" if status == "pass" else "不符合要求",
+                                       "checked_at": checked_at})
+        score = 100.0 - 5 * len([c for c in failed if c not in vetoes])
+        self.unit_scores.append({"run_id": run_id, "as_of": as_of, "unit_id": unit_id, "score": score,
+                                 "verdict": "不合格" if vetoes or score < 60 else "合格", "veto": bool(vetoes),
+                                 "veto_checks": vetoes, "checked_at": checked_at})
+
+    def write(self, path: Path) -> Path:
+        """(Re)write the whole warehouse file."""
+        path.unlink(missing_ok=True)
+        with duckdb.connect(str(path)) as con:
+            con.execute(schemas.all_ddl())
+            for name in ("units", "columns", "resources", "check_results", "unit_scores"):
+                rows = getattr(self, name)
+                if rows:
+                    con.register("incoming", pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))
+                    con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+                    con.unregister("incoming")
+        return path
+
+
+def small_warehouse() -> PublishWarehouse:
+    """Three units: jyj (injection title, personal data but C20 passed in its latest run),
+    mzj (personal data, C20 veto: withheld), xgjd (a street, plain)."""
+    w = PublishWarehouse()
+    w.unit("jyj", "区教育局")
+    w.unit("mzj", "区民政局")
+    w.unit("xgjd", "新港街道", "street")
+    w.resource("jyj", 1, "关于做好2021年义务教育招生入学工作的通知", "各学校：现将有关事项通知如下。")
+    w.resource("jyj", 2, INJECTION, "公式注入测试。")
+    w.resource("jyj", 3, "-关于调整课后服务收费标准的公示", "收费标准下调。")
+    w.resource("jyj", 4, f"学生资助名单（联系电话{MOBILE}）",
+               f"受助学生家长：张某，身份证号{ID_NUMBER}，手机{MOBILE}。" + "资助政策说明。" * 200, has_pii=True)
+    w.resource("mzj", 1, "低保对象公示", f"李某，身份证号{ID_NUMBER}。", has_pii=True)
+    w.resource("xgjd", 1, "新港街道2021年工作要点", "工作要点。")
+    w.resource("xgjd", 2, "关于开展环境卫生整治的通知", "整治通知。")
+    # jyj's PII appeared after its last validation: its latest score has no C20 veto.
+    w.score("run-1", "jyj", failed=("C13",))
+    w.score("run-1", "mzj", failed=("C20",))
+    w.score("run-1", "xgjd")
+    return w
