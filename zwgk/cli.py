@@ -23,6 +23,14 @@ app.add_typer(schema_app, name="schema")
 console = Console(stderr=True)
 
 
+def _load_registry_or_exit(path: Path):
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        console.print(f"[red]invalid registry:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     console=console, transient=True)
@@ -86,6 +94,160 @@ def registry_check(path: Path = typer.Argument(..., help="Registry YAML file."))
         kinds[unit.kind] = kinds.get(unit.kind, 0) + 1
     hosts = sorted({u.host for u in registry.units})
     console.print(f"[green]ok[/] {path}: {len(registry.units)} units ({kinds}) on {len(hosts)} host(s)")
+
+
+@app.command("harvest")
+def harvest(
+    units_file: Path = typer.Option(..., "--units", help="Unit registry YAML."),
+    store: Path = typer.Option(Path("var/harvest"), help="Harvest store directory."),
+    unit: Optional[list[str]] = typer.Option(None, "--unit", help="Harvest only this unit (repeatable)."),
+    polite: bool = typer.Option(True, help="--no-polite lifts rate limits (only for your own test portals)."),
+    full_recheck: bool = typer.Option(False, help="Revalidate every stored page, not only those due."),
+) -> None:
+    """Crawl the units' 政府信息公开 columns into the harvest store."""
+    from zwgk.progress import harvest_with_progress
+
+    registry = _load_registry_or_exit(units_file)
+    summaries = harvest_with_progress(registry, unit or None, store, polite=polite, full_recheck=full_recheck,
+                                      console=console)
+    failed = [s for s in summaries if s.failed]
+    raise typer.Exit(1 if failed and len(failed) == len(summaries) else 0)
+
+
+@app.command("extract")
+def extract(
+    page: Path = typer.Argument(..., help="A saved HTML page."),
+    url: str = typer.Option(..., help="The URL the page was fetched from (resolves its links)."),
+    charset: Optional[str] = typer.Option(None, help="Charset from the HTTP header, if known."),
+    column_kind: Optional[str] = typer.Option(None, help="Kind of the column the page is listed in."),
+) -> None:
+    """Print one page as a resource record in JSON (the pipeline's own extraction code)."""
+    from zwgk.records import record_json
+
+    try:
+        body = page.read_bytes()
+    except OSError as exc:
+        console.print(f"[red]error:[/] cannot read {page}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    from assets.normalize.extract import ExtractionError
+
+    try:
+        typer.echo(record_json(body, url, charset=charset, column_kind=column_kind))
+    except ExtractionError as exc:
+        console.print(f"[red]error:[/] {page}: {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command("normalize")
+def normalize(
+    units_file: Path = typer.Option(..., "--units", help="Unit registry YAML."),
+    store: Path = typer.Option(Path("var/harvest"), help="Harvest store directory."),
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    unit: Optional[list[str]] = typer.Option(None, "--unit", help="Normalize only this unit (repeatable)."),
+) -> None:
+    """Extract harvested pages into the resource schema in the warehouse."""
+    from zwgk.progress import normalize_with_progress
+
+    registry = _load_registry_or_exit(units_file)
+    normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None)
+
+
+def _parse_date(value: str | None, option: str) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]error:[/] {option} {value!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
+@app.command("validate")
+def validate(
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    as_of: Optional[str] = typer.Option(None, help="Apply the rules as of this date (default today)."),
+    run_id: Optional[str] = typer.Option(None, help="Run id (default: a new timestamped id)."),
+    unit: Optional[list[str]] = typer.Option(None, "--unit", help="Validate only this unit (repeatable)."),
+    data_docs: Optional[Path] = typer.Option(None, help="Also build GX Data Docs into this directory."),
+) -> None:
+    """Decide checks C01–C22 for every unit and score them."""
+    from zwgk.progress import print_validation
+
+    day = _parse_date(as_of, "--as-of")
+    from assets.validate import validate_warehouse
+
+    summary = validate_warehouse(db, day, run_id=run_id, units=unit or None, data_docs_dir=data_docs)
+    print_validation(summary, console)
+
+
+@app.command("report")
+def report(
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    out: Path = typer.Option(Path("var/report"), help="Directory for the static HTML report."),
+    run_id: Optional[str] = typer.Option(None, help="Report this run (default: the latest)."),
+) -> None:
+    """Render the supervisors' report (static HTML, works offline)."""
+    from assets.validate.report import build_report
+
+    index = build_report(db, out, run_id=run_id)
+    console.print(f"[green]report written:[/] {index.resolve().as_uri()}")
+
+
+def ckan_target(ckan_url: str | None) -> tuple[str, str]:
+    """CKAN URL and token: from the environment (production), else the local stack (started if needed)."""
+    import os
+
+    url = ckan_url or os.environ.get("ZWGK_CKAN_URL")
+    if url:
+        token = os.environ.get("ZWGK_CKAN_TOKEN")
+        token_file = os.environ.get("ZWGK_CKAN_TOKEN_FILE")
+        if not token and token_file:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        if not token:
+            console.print("[red]error:[/] set ZWGK_CKAN_TOKEN or ZWGK_CKAN_TOKEN_FILE for the CKAN at " + url)
+            raise typer.Exit(2)
+        return url, token
+    from catalog.local import ensure_stack
+
+    stack = ensure_stack()
+    return stack.url, stack.token()
+
+
+@app.command("publish")
+def publish(
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    units_file: Optional[Path] = typer.Option(None, "--units", help="Registry: units missing from it are marked superseded."),
+    unit: Optional[list[str]] = typer.Option(None, "--unit", help="Publish only this unit's directory (repeatable)."),
+    out_dir: Path = typer.Option(Path("var/publish"), help="Where the export files are written."),
+    run_id: Optional[str] = typer.Option(None, help="Validation run for the scorecard (default: latest)."),
+    ckan_url: Optional[str] = typer.Option(None, help="CKAN URL (default $ZWGK_CKAN_URL, else the local stack)."),
+) -> None:
+    """Publish datasets and scorecards to CKAN; unchanged data makes no write calls."""
+    from assets.publish import PublishError
+    from assets.publish.console import publish_with_progress
+
+    registry_ids = _load_registry_or_exit(units_file).ids if units_file else None
+    url, token = ckan_target(ckan_url)
+    try:
+        publish_with_progress(db, url, token, out_dir=out_dir, console=console, registry_unit_ids=registry_ids,
+                              units=unit or None, run_id=run_id)
+    except PublishError as exc:
+        console.print(f"[red]publish failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"catalog: {url}/dataset/")
+
+
+@app.command("demo")
+def demo(
+    workdir: Path = typer.Option(Path("var/demo"), help="Where the portal and the data go."),
+    port_base: int = typer.Option(8701, help="First port of the sample portal's hosts."),
+    serve: bool = typer.Option(False, help="Keep serving the sample portal afterwards (Ctrl-C to stop)."),
+    publish: bool = typer.Option(True, help="Publish to the local CKAN (brings the stack up; first time ~4 min)."),
+) -> None:
+    """Generate and serve the sample portal, then run every stage on it."""
+    from zwgk.demo import run_demo
+
+    run_demo(workdir, port_base=port_base, keep_serving=serve, publish=publish, console=console)
 
 
 @schema_app.command("ddl")

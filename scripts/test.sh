@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's test command: sets up a fresh machine, then runs the whole test suite against
+# real components (the sample portal's HTTP server, headless Chromium, a local CKAN with
+# PostgreSQL, Redis and Solr). Extra arguments go to pytest (e.g. `bash scripts/test.sh -k harvest`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[test $(date +%T)] $*" >&2; }
+
+bash scripts/setup.sh
+
+# Chromium renders the supervisors' report in the report tests; the fonts make its Chinese legible.
+need=()
+for package in chromium fonts-wqy-microhei; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
+if ((${#need[@]})); then
+  log "apt-get install ${need[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The publishing tests need the local CKAN catalog (first time: ~4 min to install).
+log "bringing up the local CKAN stack"
+bash catalog/stack.sh up >/dev/null
+
+mkdir -p test-artifacts
+exec uv run --frozen pytest "$@"
