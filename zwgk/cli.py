@@ -237,6 +237,37 @@ def publish(
     console.print(f"catalog: {url}/dataset/")
 
 
+@app.command("run")
+def run(
+    units_file: Path = typer.Option(..., "--units", help="Unit registry YAML."),
+    db: Path = typer.Option(..., help="Warehouse DuckDB file; harvest/, report/, publish/ go beside it."),
+    as_of: Optional[str] = typer.Option(None, help="Apply the rules as of this date (default today)."),
+    unit: Optional[list[str]] = typer.Option(None, "--unit", help="Run only this unit (repeatable)."),
+    publish: bool = typer.Option(True, help="Publish to CKAN ($ZWGK_CKAN_URL, else the local stack)."),
+    polite: bool = typer.Option(True, help="--no-polite lifts crawl limits (only for your own test portals)."),
+) -> None:
+    """Run the whole pipeline in this process, with live progress and a final summary.
+
+    Exits 0 when the pipeline ran, even if units fail checks; 1 on a pipeline error, naming the step.
+    """
+    from zwgk.pipeline import PipelineError, PipelinePaths, print_outcome, run_pipeline
+
+    registry = _load_registry_or_exit(units_file)
+    for unit_id in unit or []:
+        if unit_id not in registry.ids:
+            console.print(f"[red]error:[/] unit {unit_id!r} is not in {units_file}")
+            raise typer.Exit(2)
+    paths = PipelinePaths.beside(db)
+    try:
+        result = run_pipeline(registry, paths, as_of=_parse_date(as_of, "--as-of"), console=console,
+                              unit_ids=unit or None, polite=polite, publish=publish,
+                              ckan=lambda: ckan_target(None))
+    except PipelineError as exc:
+        console.print(f"[red]pipeline error:[/] {exc}")
+        raise typer.Exit(1) from None
+    print_outcome(result, paths, console)
+
+
 @app.command("demo")
 def demo(
     workdir: Path = typer.Option(Path("var/demo"), help="Where the portal and the data go."),
