@@ -22,7 +22,7 @@ from assets.normalize.warehouse import connect
 from expectations.catalog import load_catalog
 
 from .pii import mask_personal_info
-from .tables import CHECK_RESULTS, RESOURCE_TEXT_FIELDS, RESOURCES, UNIT_SCORES
+from .tables import CHECK_RESULTS, RESOURCE_TEXT_FIELDS, RESOURCES
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Snapshot:
     units: dict[str, UnitInfo]              # current units (not marked removed), by id, sorted
     removed_unit_ids: frozenset[str]        # units the warehouse marks removed from the registry
     resources: dict[str, list[dict]]        # unit_id -> its current resources, masked, sorted
-    scores: list[dict]                      # UNIT_SCORES rows, best score first
+    scores: list[dict]                      # UNIT_SCORES rows (plus run_id, checked_at), best score first
     checks: list[dict]                      # CHECK_RESULTS rows, by unit and check
 
 
@@ -97,7 +97,7 @@ def _scores(con: duckdb.DuckDBPyConnection, run_id: str | None) -> list[dict]:
         FROM unit_scores s JOIN units u ON u.unit_id = s.unit_id AND u.removed_at IS NULL
         {chosen}
         ORDER BY s.score DESC, s.unit_id
-    """, params={"run_id": run_id} if run_id else None).to_arrow_table().select(UNIT_SCORES.names).to_pylist()
+    """, params={"run_id": run_id} if run_id else None).to_arrow_table().to_pylist()
 
 
 def _checks(con: duckdb.DuckDBPyConnection, scores: list[dict]) -> list[dict]:

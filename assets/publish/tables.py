@@ -71,15 +71,17 @@ RESOURCES = PublicTable("resources", (
 RESOURCE_TEXT_FIELDS = ("title", "summary", "body_text", "keywords", "non_disclosure_reason", "interprets_title",
                         "validity_period_text")
 
+# The scorecard says what was decided as of which day; the run id and the time of the run are left
+# out, so that re-validating with the same verdicts publishes the same bytes (and writes nothing).
 UNIT_SCORES = PublicTable("unit_scores", (
-    *_from_schema("unit_scores", "run_id", "as_of", "unit_id"), UNIT_NAME, UNIT_KIND,
-    *_from_schema("unit_scores", "score", "verdict", "veto", "veto_checks", "checked_at"),
+    *_from_schema("unit_scores", "as_of", "unit_id"), UNIT_NAME, UNIT_KIND,
+    *_from_schema("unit_scores", "score", "verdict", "veto", "veto_checks"),
 ))
 
 CHECK_RESULTS = PublicTable("check_results", (
-    *_from_schema("check_results", "run_id", "as_of", "unit_id"), UNIT_NAME,
+    *_from_schema("check_results", "as_of", "unit_id"), UNIT_NAME,
     *_from_schema("check_results", "check_id"), CHECK_TITLE,
-    *_from_schema("check_results", "status", "severity", "evidence_url", "message", "checked_at"),
+    *_from_schema("check_results", "status", "severity", "evidence_url", "message"),
 ))
 
 DATA_DICTIONARY = PublicTable("data_dictionary", (
