@@ -92,10 +92,14 @@ def table(name: str) -> Table:
 
 
 def ddl(table_name: str, name: str | None = None) -> str:
-    """CREATE TABLE for one table (optionally under another name, e.g. a staging table)."""
+    """CREATE TABLE for one table (optionally under another name, e.g. a staging table).
+
+    The primary key is documented, not declared: every writer replaces a unit's rows whole, which
+    keeps keys unique by construction, and DuckDB's index would slow bulk loads several times over
+    (bench/bench_load.py). tests/test_schema.py checks uniqueness on real data instead.
+    """
     spec = table(table_name)
     columns = [f'    "{f.name}" {f.sql_type}{" NOT NULL" if f.required else ""}' for f in spec.fields]
-    columns.append(f"    PRIMARY KEY ({', '.join(spec.primary_key)})")
     return f'CREATE TABLE IF NOT EXISTS "{name or table_name}" (\n' + ",\n".join(columns) + "\n);"
 
 

@@ -33,11 +33,11 @@ class PipelineData:
 def pipeline_data(sample_portal_dir, tmp_path_factory) -> PipelineData:
     """The sample portal served for real, harvested and normalized once for the session."""
     from assets.harvest import HarvestSettings, harvest_units
-    from assets.normalize.build import normalize_unit
+    from assets.normalize.build import normalize_units
 
     work = tmp_path_factory.mktemp("pipeline")
     with PortalServer(sample_portal_dir, registry_path=work / "registry.yaml") as server:
         registry = server.registry
         harvest = harvest_units(registry, None, work / "harvest", HarvestSettings(polite=False))
-    normalize = [normalize_unit(unit, work / "harvest", work / "zwgk.duckdb") for unit in registry.units]
+    normalize = normalize_units(list(registry.units), work / "harvest", work / "zwgk.duckdb")
     return PipelineData(sample_portal_dir, work / "harvest", work / "zwgk.duckdb", registry, harvest, normalize)

@@ -98,6 +98,34 @@ def test_rerun_reuses_unchanged_pages_and_keeps_history(pipeline_data, tmp_path)
     assert units_first_seen == datetime(2021, 1, 1) and resources == first.resources
 
 
+def test_documented_primary_keys_are_unique(pipeline_data):
+    """Keys are documented, not declared (bulk-load speed): uniqueness is checked on real data here."""
+    import schemas
+
+    for name, spec in schemas.load_schema().tables.items():
+        if name in ("check_results", "unit_scores"):
+            continue
+        keys = ", ".join(spec.primary_key)
+        [(duplicates,)] = query(pipeline_data, f'SELECT count(*) FROM (SELECT {keys} FROM "{name}" '
+                                               f"GROUP BY {keys} HAVING count(*) > 1)")
+        assert duplicates == 0, name
+
+
+def test_a_unit_never_harvested_is_reported_and_keeps_its_rows(pipeline_data, tmp_path):
+    from assets.normalize.build import normalize_units
+    from zwgk.registry import Unit
+
+    warehouse = tmp_path / "w.duckdb"
+    mzj = pipeline_data.registry.get("mzj")
+    ghost = Unit(id="ghost", name="区测试局", kind="bureau", url="http://www.bh.zwgk.test/ghost/zfxxgk/")
+    summaries = normalize_units([mzj, ghost], pipeline_data.store_dir, warehouse)
+    assert [s.not_harvested for s in summaries] == [False, True]
+    assert "unit ghost: not normalized" in summaries[1].errors[0]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(count,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = 'mzj'").fetchall()
+    assert count == summaries[0].resources > 40
+
+
 def test_resource_ids_are_stable():
     assert stable_id("jyj", "http://h/a.html") == stable_id("jyj", "http://h/a.html")
     assert stable_id("jyj", "http://h/a.html") != stable_id("mzj", "http://h/a.html")

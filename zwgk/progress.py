@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assets.harvest import HarvestSettings, harvest_units
-from assets.normalize.build import normalize_unit
+from assets.normalize.build import normalize_units
 from zwgk.registry import Registry
 
 
@@ -73,26 +73,23 @@ def harvest_table(summaries) -> Table:
 
 def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *, console: Console,
                             unit_ids: list[str] | None = None) -> list:
-    """Normalize units one after another (one writer per warehouse), with a bar and errors by URL."""
+    """Normalize units in batches (one writer per warehouse), with a bar and errors by URL."""
     units = [registry.get(u) for u in unit_ids] if unit_ids else list(registry.units)
-    summaries = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("normalizing units", total=len(units))
-        for unit in units:
-            try:
-                summary = normalize_unit(unit, store, warehouse)
-            except FileNotFoundError as exc:
-                progress.console.print(f"[yellow]unit {unit.id}: not normalized: {exc}[/]")
-            else:
-                summaries.append(summary)
-                for error in summary.errors:
-                    progress.console.print(f"[yellow]{error}[/]")
+
+        def show(summary) -> None:
+            for error in summary.errors:
+                progress.console.print(f"[yellow]{error}[/]")
             progress.advance(task)
-    resources = sum(s.resources for s in summaries)
-    extracted = sum(s.extracted for s in summaries)
-    console.print(f"[green]normalized[/] {len(summaries)} units: {resources} resources "
+
+        summaries = normalize_units(units, store, warehouse, progress=show)
+    done = [s for s in summaries if not s.not_harvested]
+    resources = sum(s.resources for s in done)
+    extracted = sum(s.extracted for s in done)
+    console.print(f"[green]normalized[/] {len(done)} units: {resources} resources "
                   f"({extracted} extracted, {resources - extracted} unchanged) into {warehouse}")
     return summaries
 

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 
@@ -51,6 +52,7 @@ class NormalizeSummary:
     columns: int = 0
     errors: list[str] = field(default_factory=list)
     skipped_columns: list[str] = field(default_factory=list)  # robots.txt forbids reading them
+    not_harvested: bool = False
 
 
 def _utcnow() -> datetime:
@@ -59,27 +61,65 @@ def _utcnow() -> datetime:
 
 def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path, *, now: datetime | None = None
                    ) -> NormalizeSummary:
-    """Extract one unit's harvested pages and replace its rows in the warehouse."""
+    """Extract one unit's harvested pages and replace its rows in the warehouse.
+
+    Raises FileNotFoundError when the unit was never harvested into `store_dir`.
+    """
+    [summary] = normalize_units([unit], store_dir, warehouse_path, now=now)
+    if summary.not_harvested:
+        raise FileNotFoundError(summary.errors[0])
+    return summary
+
+
+def normalize_units(units: list[Unit], store_dir: str | Path, warehouse_path: str | Path, *,
+                    now: datetime | None = None, batch_size: int = 50,
+                    progress: Callable[[NormalizeSummary], None] | None = None) -> list[NormalizeSummary]:
+    """Normalize units, writing each batch of units in one transaction (fast bulk loading).
+
+    A unit with no harvest store is reported (`not_harvested`) and its previous rows are kept.
+    """
     now = now or _utcnow()
-    view = open_unit_store(store_dir, unit.id)
-    summary = NormalizeSummary(unit.id)
+    summaries = []
     with warehouse.connect(warehouse_path) as con:
-        previous = warehouse.existing_resources(con, unit.id)
-        previous_attachments = warehouse.existing_attachments(con, unit.id)
-        previous_unit = warehouse.existing_unit(con, unit.id)
-        column_first_seen = warehouse.existing_column_first_seen(con, unit.id)
-        builder = _UnitRows(unit, view, Path(store_dir), previous, previous_attachments, summary, now)
-        tables = {
-            "units": _table("units", [builder.unit_row(previous_unit)]),
-            "resources": _table("resources", builder.resource_rows()),
-        }
-        tables["columns"] = _table("columns", builder.column_rows(column_first_seen))
-        tables["attachments"] = _table("attachments", builder.attachment_rows())
-        tables["link_checks"] = _table("link_checks", builder.link_check_rows())
-        warehouse.replace_unit(con, unit.id, tables, hosts=_table("hosts", builder.host_rows()))
+        for start in range(0, len(units), batch_size):
+            built = [_build_unit(con, unit, Path(store_dir), now) for unit in units[start:start + batch_size]]
+            ready = [b for b in built if b.tables is not None]
+            warehouse.replace_units(con, [b.summary.unit_id for b in ready], [b.tables for b in ready],
+                                    hosts=[b.hosts for b in ready])
+            for b in built:
+                summaries.append(b.summary)
+                if progress:
+                    progress(b.summary)
+    return summaries
+
+
+@dataclass
+class _BuiltUnit:
+    summary: NormalizeSummary
+    tables: dict[str, pa.Table] | None = None
+    hosts: pa.Table | None = None
+
+
+def _build_unit(con, unit: Unit, store_dir: Path, now: datetime) -> _BuiltUnit:
+    summary = NormalizeSummary(unit.id)
+    try:
+        view = open_unit_store(store_dir, unit.id)
+    except FileNotFoundError as exc:
+        summary.not_harvested = True
+        summary.errors.append(f"unit {unit.id}: not normalized: {exc}")
+        return _BuiltUnit(summary)
+    builder = _UnitRows(unit, view, store_dir, warehouse.existing_resources(con, unit.id),
+                        warehouse.existing_attachments(con, unit.id), summary, now)
+    tables = {
+        "units": _table("units", [builder.unit_row(warehouse.existing_unit(con, unit.id))]),
+        "resources": _table("resources", builder.resource_rows()),
+    }
+    tables["columns"] = _table("columns", builder.column_rows(warehouse.existing_column_first_seen(con, unit.id)))
+    tables["attachments"] = _table("attachments", builder.attachment_rows())
+    tables["link_checks"] = _table("link_checks", builder.link_check_rows())
     summary.resources = tables["resources"].num_rows
     summary.columns = tables["columns"].num_rows
-    return summary
+    return _BuiltUnit(summary, tables, _table("hosts", builder.host_rows()))
 
 
 def _table(name: str, rows: list[dict]) -> pa.Table:

@@ -62,25 +62,46 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 
 def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
                  hosts: pa.Table | None = None) -> None:
     """Replace every row of one unit in one transaction (bulk insert from Arrow)."""
+    replace_units(con, [unit_id], [tables], hosts=[hosts] if hosts is not None else [])
+
+
+def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: list[dict[str, pa.Table]],
+                  hosts: list[pa.Table] = ()) -> None:
+    """Replace every row of several units in one transaction: one DELETE and one INSERT per table.
+
+    Batching is what makes loading fast: per-statement overhead is paid once per batch, not once
+    per unit (bench/bench_load.py).
+    """
     con.execute("BEGIN TRANSACTION")
     try:
+        con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
         for name in UNIT_TABLES:
-            con.execute(f'DELETE FROM "{name}" WHERE unit_id = ?', [unit_id])
-            if name in tables and tables[name].num_rows:
-                _insert(con, name, tables[name])
-        if hosts is not None and hosts.num_rows:
-            con.register("new_hosts", hosts)
-            con.execute('DELETE FROM hosts WHERE host IN (SELECT host FROM new_hosts)')
+            con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
+            parts = [t[name] for t in tables if name in t and t[name].num_rows]
+            if parts:
+                _insert(con, name, pa.concat_tables([_conform(name, p) for p in parts]))
+        new_hosts = [h for h in hosts if h is not None and h.num_rows]
+        if new_hosts:
+            # Hosts are shared by units: the newest check of each host wins.
+            merged = pa.concat_tables([_conform("hosts", h) for h in new_hosts])
+            con.register("new_hosts", merged)
+            con.execute("DELETE FROM hosts WHERE host IN (SELECT host FROM new_hosts)")
+            con.execute("""INSERT INTO hosts SELECT * EXCLUDE (rank) FROM (
+                SELECT *, row_number() OVER (PARTITION BY host ORDER BY checked_at DESC NULLS LAST) AS rank
+                FROM new_hosts) WHERE rank = 1""")
             con.unregister("new_hosts")
-            _insert(con, "hosts", hosts)
+        con.unregister("replaced_units")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
 
 
+def _conform(name: str, table: pa.Table) -> pa.Table:
+    return table.select(schemas.table(name).field_names).cast(schemas.arrow_schema(name))
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    table = table.select(schemas.table(name).field_names).cast(schemas.arrow_schema(name))
     con.register("incoming", table)
     try:
         con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
