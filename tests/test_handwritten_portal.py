@@ -25,22 +25,6 @@ from sample_portal.server import PortalServer
 PORTAL = Path(__file__).parent / "fixtures" / "handwritten_portal"
 RUN_ID = "handwritten"
 
-# Expectations the pipeline is known to get wrong. expected.json stays the truth; these pairs are
-# left out of the main comparison and checked by the strict xfail test below, which starts to
-# XPASS (and so fails) once the pipeline is fixed: then delete the entry.
-KNOWN_PIPELINE_BUGS: dict[tuple[str, str], str] = {
-    # Bug 1 (harvest, assets/harvest/extract.py `_Extractor._classify`/`_context`): only li/tr/dd/dt
-    # are rows, so the links of xgjd's 工作动态 list (<div class="news-item"><a>…</a><span>2021-03-11
-    # </span></div>) are neither items nor columns: the column is walked with 0 items, hence a
-    # "blank" column (C06) without any dated item (C07). Expected: 2 items dated 2021-03-11/08.
-    ("xgjd", "C06"): "div.news-item list rows are not recognised as items (1个空白栏目：工作动态)",
-    ("xgjd", "C07"): "div.news-item list rows are not recognised as items (工作动态（无日期）)",
-    # Bug 2 (harvest crawler `_visit_detail`/`_fetch_page` + validate features `_LINK_FEATURES`): a
-    # listed detail page that answers 404 is logged as a harvest error but never written to
-    # link_checks, and C18 reads link_checks only: dj's 通知公告 page 2 links
-    # 202011/t20201120_404.htm (HTTP 404), yet C18 passes with "已检查的0个链接和附件均可用".
-    ("dj", "C18"): "a dead item link in a column list is not C18 evidence",
-}
 
 
 def _load(name: str) -> dict:
@@ -99,7 +83,7 @@ def test_every_unit_and_check_equals_the_expected_verdict(results):
         f"{unit} {check}: expected {want['status']} ({want['reason']}), got {got[(unit, check)][0]} "
         f"({got[(unit, check)][1]}; {got[(unit, check)][2]})"
         for unit, u in expected.items() for check, want in u["checks"].items()
-        if (unit, check) not in KNOWN_PIPELINE_BUGS and got[(unit, check)][0] != want["status"]
+        if got[(unit, check)][0] != want["status"]
     ]
     assert not mismatches, f"{len(mismatches)} verdict(s) differ from expected.json:\n" + "\n".join(mismatches)
 
@@ -112,14 +96,6 @@ def test_verdicts_and_vetoes_equal_the_expected_ones(results):
         if (verdict, veto) != (want["verdict"], want["veto"]):
             mismatches.append(f"{unit}: expected {want['verdict']} veto={want['veto']}, got {verdict} veto={veto}")
         # A known pipeline bug shifts the score of its unit; the verdict must still hold.
-        if not any(u == unit for u, _ in KNOWN_PIPELINE_BUGS) and score != want["score"]:
+        if score != want["score"]:
             mismatches.append(f"{unit}: expected score {want['score']}, got {score}")
     assert not mismatches, "\n".join(mismatches)
-
-
-@pytest.mark.parametrize("unit,check", sorted(KNOWN_PIPELINE_BUGS))
-@pytest.mark.xfail(strict=True, reason="known pipeline bug, see KNOWN_PIPELINE_BUGS; XPASS means fixed: remove the entry")
-def test_known_pipeline_bug_still_present(results, unit, check):
-    want = _load("expected.json")["units"][unit]["checks"][check]
-    status, message, url = results["checks"][(unit, check)]
-    assert status == want["status"], f"{KNOWN_PIPELINE_BUGS[(unit, check)]}: got {status} ({message}; {url})"

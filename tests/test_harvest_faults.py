@@ -3,6 +3,7 @@ the private-address policy, and a SIGKILL in the middle of a harvest."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -74,6 +75,22 @@ def test_each_fault_is_reported_for_its_url_while_the_unit_completes(portal, tmp
     assert all(pages[path]["error"] == errors[path] for path in faults)
 
 
+def test_mislabelled_pages_are_decoded_or_reported(portal, tmp_path):
+    spec, server = portal
+    unit = spec.unit("ftz")
+    mislabelled, binary = unit.items["gfxwj"][0], unit.items["gfxwj"][1]
+    server.add_fault(host="gbk", path=unit.column_urls["gfxwj"], kind="wrong_charset")  # says utf-8
+    server.add_fault(host="gbk", path=binary[0], kind="binary_as_html", size=4096)
+    summary = harvest_units(server.registry, ["ftz"], tmp_path / "store", HarvestSettings(polite=False))[0]
+    assert {r["fault"] for r in server.requests()} == {None, "wrong_charset", "binary_as_html"}
+    view = open_unit_store(tmp_path / "store", "ftz")
+    listed = [(path_of(r["item_url"]), r["link_text"]) for r in view.column_items.to_pylist()
+              if path_of(r["column_url"]) == unit.column_urls["gfxwj"]]
+    assert (mislabelled[0], mislabelled[1]) in listed  # GBK bytes labelled utf-8: <meta charset> wins
+    assert rows_by_path(view.pages)[unit.column_urls["gfxwj"]]["charset"] == "gb18030"
+    assert [(path_of(e.url), e.error) for e in summary.errors] == [(binary[0], "binary body served as text/html")]
+
+
 def test_attachment_check_falls_back_to_a_range_get_when_head_is_refused(portal, tmp_path):
     spec, server = portal
     attachment = next(p for p in spec.unit("mzj").attachments)
@@ -103,7 +120,7 @@ def test_rate_limit_is_shared_by_units_on_one_host(portal, tmp_path):
     starts = sorted(r["mono"] for r in server.requests() if r["host"] == "main")
     units_seen = {r["path"].split("/")[1] for r in server.requests() if r["path"] != "/robots.txt"}
     assert {"mzj", "kw"} <= units_seen and len(starts) >= 12
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.19, gaps
 
 

@@ -77,7 +77,7 @@ class UnitCrawler:
         self.prev_items: dict[tuple[str, str], tuple[str, str]] = {}
         self.prev_lists: dict[str, int] = {}
         self.prev_columns: list[dict] = []
-        self.check_targets: dict[str, list[tuple[str, str]]] = {}
+        self._check_targets: dict[str, list[tuple[str, str]]] | None = None
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.scheduled: set[str] = set()
         self.referenced: set[str] = set()
@@ -97,7 +97,6 @@ class UnitCrawler:
         self._emit("unit_started")
         self.pages = await asyncio.to_thread(self.store.load_pages)
         self.prev_items, self.prev_lists = await asyncio.to_thread(self.store.load_items)
-        self.check_targets = await asyncio.to_thread(self.store.load_check_targets)
         self.prev_columns = await asyncio.to_thread(self.store.load_columns)
         self.flusher.start()
         workers = [asyncio.create_task(self._worker()) for _ in range(self._worker_count())]
@@ -164,7 +163,10 @@ class UnitCrawler:
     # -- entry, column and list pages -----------------------------------------------------------
 
     async def _visit_structure(self, job: Job) -> None:
-        record, links, _parsed = await self._fetch_page(job)
+        record, links, parsed = await self._fetch_page(job)
+        if parsed and job.role in ("column", "list"):
+            # Its item links are checked afresh as its items are visited (C18 evidence).
+            self.store.reset_link_checks(job.url)
         self.store.put_page(record)
         if job.role in ("entry", "column") and links is not None:
             self._discover_columns(job, links)
@@ -251,6 +253,7 @@ class UnitCrawler:
 
     async def _visit_detail(self, job: Job) -> None:
         record, links, parsed = await self._fetch_page(job)
+        self._record_item_link(job, record)
         if parsed:
             if record.first_seen != self.now:
                 self.store.reset_link_checks(job.url)  # drop checks of links the page no longer has
@@ -258,7 +261,7 @@ class UnitCrawler:
             targets += [(u, "link") for u, _ in links.links if u != job.url]
             targets = [(u, kind) for u, kind in dict(targets).items() if self.scope.contactable(u)]
         else:  # unchanged (304): re-check what it linked last time
-            targets = self.check_targets.get(job.url, []) if record.status == 200 else []
+            targets = self._previous_targets(job.url) if record.status == 200 else []
         if record.status == 200:
             self.checked_sources.add(job.url)
         await asyncio.gather(
@@ -266,6 +269,22 @@ class UnitCrawler:
         )
         # Written after its checks: a stored detail page always has its evidence stored too.
         self.store.put_page(record)
+
+    def _record_item_link(self, job: Job, record: PageRecord) -> None:
+        """A column's link to its item is a link too: a dead item link fails C18 like any other."""
+        if not job.parent_url or record.error == _ROBOTS_ERROR:
+            return
+        self.store.put_link_check({
+            "source_url": job.parent_url, "target_url": job.url, "kind": "link", "status": record.status,
+            "size": record.bytes, "content_type": record.content_type, "error": record.error,
+            "checked_at": record.last_seen or self.now,
+        })
+
+    def _previous_targets(self, source: str) -> list[tuple[str, str]]:
+        """What `source` linked at its last check, loaded on first need (re-runs rarely need it)."""
+        if self._check_targets is None:
+            self._check_targets = self.store.load_check_targets()
+        return self._check_targets.get(source, [])
 
     async def _check(self, source: str, target: str, kind: str, column_url: str | None) -> None:
         """Status of a link or attachment (HEAD, or a 1-byte Range GET where HEAD is refused)."""
@@ -328,6 +347,9 @@ class UnitCrawler:
         self.fetched_ok.add(job.url)
         self.store.put_raw(result.sha256, result.body)
         if result.content_type not in _HTML_TYPES or b"\x00" in result.body[:2048]:
+            if result.content_type in _HTML_TYPES:  # NUL bytes: not HTML, whatever the header says
+                record.error = f"binary body served as {result.content_type}"
+                self._error(job.url, record.error, result.status)
             record.links = PageLinks().to_json() if job.role in STRUCTURE_ROLES else None
             return record, PageLinks(), True
         text, record.charset = decode_html(result.body, result.http_charset)
@@ -408,8 +430,9 @@ class UnitCrawler:
                 owner_seen = record.column_url in walked
             elif record.role == "column":
                 owner_seen = record.parent_url in self.fetched_ok
-            else:  # attachment: its detail page was parsed this run and no longer links it
-                owner_seen = record.parent_url in self.checked_sources
+            else:  # attachment: its detail page was checked this run, or it was a column item
+                owner_seen = record.parent_url in self.checked_sources or (
+                    record.parent_url in self.fetched_ok and record.column_url in walked)
             if owner_seen:
                 record.removed_at = self.now
                 self.summary.removed += 1

@@ -32,6 +32,8 @@ DATE = re.compile(
     r"|(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
 )
 _ROW_TAGS = frozenset({"li", "tr", "dd", "dt"})
+# CMSs also list items as repeated blocks: <div class="news-item"><a>…</a><span>date</span></div>.
+_BLOCK_ROW_TAGS = frozenset({"div", "p", "section", "article"})
 _LIST_TAGS = frozenset({"ul", "ol", "table", "tbody", "dl"})
 _STOP_TAGS = frozenset({"body", "html", "-document"})
 PAGER_TEXTS = frozenset(
@@ -94,6 +96,7 @@ class _Extractor:
         self.out = PageLinks()
         self._zones: dict[int, str | None] = {}
         self._dated: dict[int, bool] = {}
+        self._block_rows: dict[int, bool] = {}
         self._seen: set[tuple[str, str]] = set()
 
     def run(self, want_text: bool) -> PageLinks:
@@ -150,7 +153,7 @@ class _Extractor:
         node, depth = anchor.parent, 0
         while node is not None and node.tag not in _STOP_TAGS:
             depth += 1
-            if row is None and node.tag in _ROW_TAGS and zone == "content":
+            if row is None and zone == "content" and (node.tag in _ROW_TAGS or self._is_block_row(node)):
                 row = node
             found = self._zone_of(node)
             if found in ("chrome", "crumb"):
@@ -166,6 +169,15 @@ class _Extractor:
             self._zones[key] = _zone(node)
         return self._zones[key]
 
+    def _is_block_row(self, node: LexborNode) -> bool:
+        """A block holding one link, repeated as siblings with the same tag and class: a list row."""
+        if node.tag not in _BLOCK_ROW_TAGS:
+            return False
+        key = node.mem_id
+        if key not in self._block_rows:
+            self._block_rows[key] = _is_repeated_block(node)
+        return self._block_rows[key]
+
     def _list_is_dated(self, row: LexborNode) -> bool:
         """An undated row is still an item when its list shows dates on other rows."""
         container = row.parent
@@ -173,7 +185,8 @@ class _Extractor:
             return False
         key = container.mem_id
         if key not in self._dated:
-            self._dated[key] = container.tag in _LIST_TAGS and bool(DATE.search(container.text(separator=" ")))
+            listish = container.tag in _LIST_TAGS or row.tag in _BLOCK_ROW_TAGS
+            self._dated[key] = listish and bool(DATE.search(container.text(separator=" ")))
         return self._dated[key]
 
     def _main_text(self) -> str:
@@ -202,6 +215,14 @@ def _zone(node: LexborNode) -> str | None:
         if pattern.search(names):
             return zone
     return None
+
+
+def _is_repeated_block(node: LexborNode) -> bool:
+    if len(node.css("a")) != 1 or node.parent is None:
+        return False
+    signature = (node.tag, node.attributes.get("class"))
+    twins = [c for c in node.parent.iter() if (c.tag, c.attributes.get("class")) == signature]
+    return len(twins) >= 2 and all(len(c.css("a")) == 1 for c in twins)
 
 
 def _link_text(anchor: LexborNode) -> str:
