@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from zwgk.registry import RegistryError, load_registry
+from zwgk.warehouse import WarehouseLockedError
 
 app = typer.Typer(help="zwgk: harvest, normalize, validate and publish 政府信息公开 columns.", no_args_is_help=True)
 sites_app = typer.Typer(help="The built-in sample Binhai portal.", no_args_is_help=True)
@@ -21,6 +23,16 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(schema_app, name="schema")
 
 console = Console(stderr=True)
+
+
+@contextmanager
+def _stage_errors():
+    """Errors a user can act on, as one line each: a locked or missing warehouse, a bad argument."""
+    try:
+        yield
+    except (WarehouseLockedError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 def _load_registry_or_exit(path: Path):
@@ -149,7 +161,8 @@ def normalize(
     from zwgk.progress import normalize_with_progress
 
     registry = _load_registry_or_exit(units_file)
-    normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None)
+    with _stage_errors():
+        normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None)
 
 
 def _parse_date(value: str | None, option: str) -> date:
@@ -176,7 +189,8 @@ def validate(
     day = _parse_date(as_of, "--as-of")
     from assets.validate import validate_warehouse
 
-    summary = validate_warehouse(db, day, run_id=run_id, units=unit or None, data_docs_dir=data_docs)
+    with _stage_errors():
+        summary = validate_warehouse(db, day, run_id=run_id, units=unit or None, data_docs_dir=data_docs)
     print_validation(summary, console)
 
 
@@ -189,7 +203,8 @@ def report(
     """Render the supervisors' report (static HTML, works offline)."""
     from assets.validate.report import build_report
 
-    index = build_report(db, out, run_id=run_id)
+    with _stage_errors():
+        index = build_report(db, out, run_id=run_id)
     console.print(f"[green]report written:[/] {index.resolve().as_uri()}")
 
 

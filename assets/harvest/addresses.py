@@ -27,8 +27,11 @@ class AddressRefused(OSError):
 def _is_forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    # `not is_global` also covers shared address space (100.64.0.0/10, where some clouds keep
+    # their metadata service) and the other special-purpose ranges `is_private` leaves out.
     return (
-        address.is_loopback
+        not address.is_global
+        or address.is_loopback
         or address.is_private
         or address.is_link_local
         or address.is_reserved

@@ -309,9 +309,10 @@ class UnitCrawler:
         if not await self.ctx.robots.allowed(url):
             self.summary.skipped_robots += 1
             return FetchResult(url=url, method="HEAD", error=_ROBOTS_ERROR)
-        result = await self.ctx.downloader.fetch(url, method="HEAD", probe=True, on_attempt=self._log_attempt)
+        check = dict(probe=True, on_attempt=self._log_attempt, may_follow=self.scope.contactable)
+        result = await self.ctx.downloader.fetch(url, method="HEAD", **check)
         if result.status in _HEAD_REFUSED:
-            result = await self.ctx.downloader.fetch(url, method="GET", probe=True, on_attempt=self._log_attempt)
+            result = await self.ctx.downloader.fetch(url, method="GET", **check)
         return result
 
     # -- fetching a page and updating its record ------------------------------------------------
@@ -335,6 +336,7 @@ class UnitCrawler:
             etag=previous.etag if conditional else None,
             last_modified=previous.last_modified if conditional else None,
             on_attempt=self._log_attempt,
+            may_follow=self.scope.crawlable,
         )
         record = self._updated_record(job, previous, result)
         if result.not_modified:

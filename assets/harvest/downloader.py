@@ -100,6 +100,7 @@ class Downloader:
         check_robots: bool = True,
         max_retries: int | None = None,
         on_attempt: Callable[[FetchResult], None] | None = None,
+        may_follow: Callable[[str], bool] | None = None,
     ) -> FetchResult:
         """Fetch `url`, retrying transient failures; `probe` reads headers only (HEAD / Range checks).
 
@@ -117,7 +118,7 @@ class Downloader:
             max_retries = self._limiters.get(netloc(url)).policy.max_retries
         attempt = 1
         while True:
-            result = await self._attempt(url, method, headers, probe, check_robots)
+            result = await self._attempt(url, method, headers, probe, check_robots, may_follow)
             result.attempt = attempt
             if on_attempt is not None:
                 on_attempt(result)
@@ -131,12 +132,13 @@ class Downloader:
         return base * random.uniform(0.5, 1.5)
 
     async def _attempt(
-        self, url: str, method: str, headers: dict[str, str], probe: bool, check_robots: bool
+        self, url: str, method: str, headers: dict[str, str], probe: bool, check_robots: bool,
+        may_follow: Callable[[str], bool] | None,
     ) -> FetchResult:
         result = FetchResult(url=url, method=method, probe=probe)
         started = time.monotonic()
         try:
-            await self._follow_redirects(result, headers, probe, check_robots)
+            await self._follow_redirects(result, headers, probe, check_robots, may_follow)
         except _Failure as failure:
             result.error, result.retryable = str(failure), failure.retryable
         except AddressRefused as exc:
@@ -158,8 +160,10 @@ class Downloader:
         return result
 
     async def _follow_redirects(
-        self, result: FetchResult, headers: dict[str, str], probe: bool, check_robots: bool
+        self, result: FetchResult, headers: dict[str, str], probe: bool, check_robots: bool,
+        may_follow: Callable[[str], bool] | None,
     ) -> None:
+        """Follow redirects, never to a place the caller may not go (`may_follow`: the unit's scope)."""
         current, method = result.url, result.method
         visited = {current}
         for _hop in range(self._settings.max_redirects + 1):
@@ -168,6 +172,8 @@ class Downloader:
                 return
             if location in visited:
                 raise _Failure(f"redirect loop: {current} -> {location}", retryable=False)
+            if may_follow is not None and not may_follow(location):
+                raise _Failure(f"redirect out of scope to {location}", retryable=False)
             if check_robots and self.robots_allowed is not None and not await self.robots_allowed(location):
                 raise _Failure(f"redirect to {location} is disallowed by robots.txt", retryable=False)
             visited.add(location)

@@ -110,11 +110,17 @@ def _build_unit(con, unit: Unit, store_dir: Path, now: datetime) -> _BuiltUnit:
         return _BuiltUnit(summary)
     builder = _UnitRows(unit, view, store_dir, warehouse.existing_resources(con, unit.id),
                         warehouse.existing_attachments(con, unit.id), summary, now)
-    tables = {
-        "units": _table("units", [builder.unit_row(warehouse.existing_unit(con, unit.id))]),
-        "resources": _table("resources", builder.resource_rows()),
-    }
-    tables["columns"] = _table("columns", builder.column_rows(warehouse.existing_column_first_seen(con, unit.id)))
+    unit_row = builder.unit_row(warehouse.existing_unit(con, unit.id))
+    if not unit_row["entry_ok"] and warehouse.has_rows(con, unit.id):
+        # The site is down this run: C01 fails on the fresh units row, and the last good content
+        # stays as it was (a harvest of nothing must not erase what was published before).
+        summary.errors.append(f"unit {unit.id}: entry page {unit.url} not read "
+                              f"({unit_row['entry_error'] or unit_row['entry_status']}): keeping the last good rows")
+        tables = warehouse.unit_rows(con, unit.id)
+        tables["units"] = _table("units", [unit_row])
+        return _BuiltUnit(summary, tables, _table("hosts", builder.host_rows()))
+    tables = {"units": _table("units", [unit_row]), "resources": _table("resources", builder.resource_rows())}
+    tables["columns"] = _table("columns", builder.column_rows(warehouse.existing_columns(con, unit.id)))
     tables["attachments"] = _table("attachments", builder.attachment_rows())
     tables["link_checks"] = _table("link_checks", builder.link_check_rows())
     summary.resources = tables["resources"].num_rows
@@ -185,8 +191,8 @@ class _UnitRows:
             self.summary.reused += 1
         else:
             row = self._extract(page, column, resource_id)
-            if row is None:
-                return None
+            if row is None:  # unreadable this time: the last good row stays
+                return dict(old, attachments=self.previous_attachments.get(resource_id, [])) if old else None
             self.summary.extracted += 1
         row.update(
             column_id=self.column_id(page["column_url"]), column_kind=column["kind"] if column else None,
@@ -207,6 +213,11 @@ class _UnitRows:
         except ExtractionError as exc:
             self.summary.errors.append(f"unit {self.unit.id}: {exc}")
             log.warning("unit %s: %s", self.unit.id, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - one bad page must not stop its batch of units
+            self.summary.errors.append(f"unit {self.unit.id}: {page['url']}: extraction failed: "
+                                       f"{type(exc).__name__}: {exc}")
+            log.exception("unit %s: %s: extraction failed", self.unit.id, page["url"])
             return None
         row = {name: record.get(name) for name in RESOURCE_FIELDS}
         if isinstance(row["keywords"], list):
@@ -238,7 +249,7 @@ class _UnitRows:
             row["interprets"] = target or row.get("interprets")
 
     # -- columns -----------------------------------------------------------------------------
-    def column_rows(self, first_seen: dict[str, object]) -> list[dict]:
+    def column_rows(self, previous: dict[str, dict]) -> list[dict]:
         dates_by_column: dict[str, list[date]] = {}
         by_url = {r["url"]: r for r in self.resources if not r["removed_at"]}
         counts: dict[str, int] = {}
@@ -250,19 +261,21 @@ class _UnitRows:
                 dates_by_column.setdefault(item["column_url"], []).append(day)
         children: dict[str, int] = {}
         for column in self.columns.values():
-            if column["parent_column_url"] and column["list_pages"]:
+            if column["parent_column_url"] and (column["list_pages"] or self.column_id(column["column_url"]) in previous):
                 children[column["parent_column_url"]] = children.get(column["parent_column_url"], 0) + 1
         rows = []
         for url, column in self.columns.items():
+            column_id = self.column_id(url)
             if not column["list_pages"]:
-                # Never read (robots.txt disallows it, or it failed): it cannot be judged blank or full.
+                # Not read: robots.txt forbids it (never judged), or it failed (its last good row stays).
                 if "robots" in (column["error"] or ""):
                     self.summary.skipped_columns.append(url)
-                else:
-                    self.summary.errors.append(f"unit {self.unit.id}: column {column['name']} {url}: not read "
-                                               f"({column['error'] or 'no page'})")
+                    continue
+                self.summary.errors.append(f"unit {self.unit.id}: column {column['name']} {url}: not read "
+                                           f"({column['error'] or 'no page'})")
+                if column_id in previous:
+                    rows.append(previous[column_id])
                 continue
-            column_id = self.column_id(url)
             item_count = counts.get(url, 0)
             note = column["empty_page_text"] if not item_count else None
             rows.append({
@@ -272,7 +285,8 @@ class _UnitRows:
                 "newest_item_date": max(dates_by_column.get(url, []), default=None),
                 "has_note": bool(note and EMPTY_NOTE_PATTERN.search(note)), "note_text": note,
                 "list_pages": column["list_pages"], "walked_fully": column["walked_fully"],
-                "first_seen": first_seen.get(column_id, self.now), "last_seen": self.now,
+                "first_seen": previous[column_id]["first_seen"] if column_id in previous else self.now,
+                "last_seen": self.now,
                 "schema_version": schemas.SCHEMA_VERSION,
             })
         return rows

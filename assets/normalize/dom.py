@@ -96,7 +96,7 @@ def read_head(tree: LexborHTMLParser, url: str, wanted_meta: frozenset[str]) -> 
             title = title or " ".join(node.text().split())
         elif node.tag == "base":
             href = (attrs["href"] or "").strip()
-            base = urljoin(url, href) if href and base == url else base
+            base = _join(url, href) or url if href and base == url else base
         else:
             name = (attrs["name"] or "").strip()
             key = name.lower()
@@ -111,10 +111,13 @@ def links(tree: LexborHTMLParser, base: str) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for node in tree.css("a[href]"):
-        href = node.attrs["href"].strip()
+        href = (node.attrs["href"] or "").strip()  # <a href> with no value is None
         if not href or href.lower().startswith(_SKIPPED_LINK_SCHEMES):
             continue
-        link = {"url": resolver.resolve(href), "text": " ".join(node.text().split())}
+        target = resolver.resolve(href)
+        if target is None:
+            continue
+        link = {"url": target, "text": " ".join(node.text().split())}
         key = (link["url"], link["text"])
         if key not in seen:
             seen.add(key)
@@ -136,19 +139,30 @@ class _Resolver:
     """urljoin, short-circuited for absolute and root-relative links, which most links are."""
 
     def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
+        try:
+            parts = urlsplit(base)
+        except ValueError:  # a malformed base falls back to nothing resolvable but absolute links
+            parts = urlsplit("")
         self.base = base
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.scheme = parts.scheme
 
-    def resolve(self, href: str) -> str:
+    def resolve(self, href: str) -> str | None:
+        """The absolute URL, or None when the link cannot be resolved (e.g. `http://[x/`)."""
         if href.startswith(("http://", "https://")):
             return href
         if href.startswith("//"):
             return f"{self.scheme}:{href}"
         if href.startswith("/") and "/." not in href:
             return self.origin + href
-        return urljoin(self.base, href)
+        return _join(self.base, href)
+
+
+def _join(base: str, href: str) -> str | None:
+    try:
+        return urljoin(base, href)
+    except ValueError:  # malformed URLs such as `http://[x/` (an unterminated IPv6 literal)
+        return None
 
 
 def headings(tree: LexborHTMLParser, limit: int = 40) -> Iterator[tuple[LexborNode, str]]:

@@ -1,62 +1,18 @@
-"""The warehouse: one DuckDB file holding the normalized tables of every unit.
+"""Writing the warehouse: each unit's rows replaced in one transaction.
 
-DuckDB allows one writing process per file. Units are normalized by separate processes when
-Dagster runs partitions in parallel, so writers wait for the lock (bounded, with backoff) and
-name the file when they give up. Each unit's rows are replaced in one transaction: a crash
-mid-write leaves the previous rows intact.
+A crash mid-write leaves the previous rows intact. Opening the file (waiting for another
+process's lock) is shared with the other stages: zwgk/warehouse.py.
 """
 
 from __future__ import annotations
-
-import random
-import time
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pyarrow as pa
 
 import schemas
+from zwgk.warehouse import WarehouseLockedError, connect  # noqa: F401 - this stage's writers use them
 
 UNIT_TABLES = ("units", "columns", "resources", "attachments", "link_checks")
-
-
-class WarehouseLockedError(RuntimeError):
-    """Another process holds the warehouse file for longer than we are willing to wait."""
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc)
-    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
-
-
-@contextmanager
-def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, creating the tables on first use; waits while another process writes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                if _is_lock_error(exc):
-                    raise WarehouseLockedError(
-                        f"warehouse {path} is locked by another process (waited {wait_seconds:.0f} s): {exc}"
-                    ) from exc
-                raise
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 2.0)
-    try:
-        if not read_only:
-            con.execute(schemas.all_ddl())
-        yield con
-    finally:
-        con.close()
 
 
 def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
@@ -130,8 +86,21 @@ def existing_unit(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def existing_column_first_seen(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, object]:
-    return dict(con.execute("SELECT column_id, first_seen FROM columns WHERE unit_id = ?", [unit_id]).fetchall())
+def existing_columns(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
+    """The unit's current columns by column_id: history, and the row kept when a column fails."""
+    rows = con.sql("SELECT * FROM columns WHERE unit_id = $unit", params={"unit": unit_id}).to_arrow_table()
+    return {row["column_id"]: row for row in rows.to_pylist()}
+
+
+def has_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> bool:
+    [(count,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = ?", [unit_id]).fetchall()
+    return count > 0
+
+
+def unit_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, pa.Table]:
+    """Every current row of one unit, per table (to write them back unchanged)."""
+    return {name: con.sql(f'SELECT * FROM "{name}" WHERE unit_id = $unit', params={"unit": unit_id}).to_arrow_table()
+            for name in UNIT_TABLES}
 
 
 def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now) -> list[str]:

@@ -40,17 +40,13 @@ class CkanUnavailable(PublishError):
 
 
 class CkanRejected(PublishError):
-    """CKAN refused the call (4xx): not retried. `error` is ckanapi's exception, whose
-    `error_dict` holds the field errors of a validation failure (409)."""
+    """CKAN refused the call (4xx): not retried. `is_conflict`: a 409, CKAN's validation error
+    (e.g. the name is already taken). ckanapi's exception is not kept: its text is the server's
+    answer, which may echo our request headers (the token)."""
 
-    def __init__(self, message: str, *, action: str, target: str, url: str, error: Exception) -> None:
+    def __init__(self, message: str, *, action: str, target: str, url: str, is_conflict: bool) -> None:
         super().__init__(message, action=action, target=target, url=url)
-        self.error = error
-
-    @property
-    def is_conflict(self) -> bool:
-        """A 409: CKAN's validation error, e.g. the name is already taken."""
-        return isinstance(self.error, ckanapi.ValidationError)
+        self.is_conflict = is_conflict
 
 
 class _ServerError(Exception):
@@ -89,7 +85,12 @@ class CkanClient:
         self.api_calls = 0
         self.write_calls = 0
         self.calls_by_action: Counter[str] = Counter()
+        self._token = token
         self._ckan = _RemoteCKAN(self.url, apikey=token, user_agent="zwgk-publisher")
+
+    def _redact(self, text: str) -> str:
+        """An error text without the token, whatever the server echoed back (proxies, debug pages)."""
+        return text.replace(self._token, "***") if self._token else text
 
     def read(self, action: str, target: str = "", **params: Any) -> Any:
         if action not in READ_ACTIONS:
@@ -120,15 +121,18 @@ class CkanClient:
                                               requests_kwargs={"timeout": self.timeout})
             except _TRANSIENT as exc:
                 if attempt == self.retries:
-                    raise CkanUnavailable(
+                    # `from None`: the cause's text may carry the server's echo of our request headers.
+                    raise CkanUnavailable(self._redact(
                         f"{_what(action, target)} failed at {api_url}: CKAN unavailable after "
-                        f"{attempt + 1} attempts ({type(exc).__name__}: {exc})",
-                        action=action, target=target, url=api_url) from exc
+                        f"{attempt + 1} attempts ({type(exc).__name__}: {exc})"),
+                        action=action, target=target, url=api_url) from None
                 time.sleep(min(self.backoff * 2 ** attempt, 30.0))
                 attempt += 1
             except _REJECTED as exc:
-                raise CkanRejected(f"{_what(action, target)} rejected by {api_url}: {type(exc).__name__}: {exc}",
-                                   action=action, target=target, url=api_url, error=exc) from exc
+                raise CkanRejected(self._redact(f"{_what(action, target)} rejected by {api_url}: "
+                                                f"{type(exc).__name__}: {exc}"),
+                                   action=action, target=target, url=api_url,
+                                   is_conflict=isinstance(exc, ckanapi.ValidationError)) from None
 
     def _count(self, action: str) -> None:
         self.api_calls += 1

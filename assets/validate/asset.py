@@ -49,7 +49,7 @@ def unit_verdicts(context: AssetExecutionContext, storage: StorageResource, vali
     with duckdb.connect(str(storage.warehouse_path), read_only=True) as con:
         score, verdict, vetoes = con.execute(
             "SELECT score, verdict, veto_checks FROM unit_scores WHERE run_id = ? AND unit_id = ?",
-            [summary.run_id, unit_id]).fetchone()
+            [summary.run_id, unit_id]).fetchall()[0]
         failed = [r[0] for r in con.execute(
             "SELECT check_id FROM check_results WHERE run_id = ? AND unit_id = ? AND status = 'fail' ORDER BY 1",
             [summary.run_id, unit_id]).fetchall()]

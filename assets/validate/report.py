@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from expectations.catalog import load_catalog
 from expectations.suites import data_docs_index as default_data_docs_index
 
+from zwgk.warehouse import connect
 from . import charts
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -135,7 +136,7 @@ def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = 
     `data_docs_index` is the GX Data Docs index.html to link; by default OUT/gx's, if present.
     """
     out_dir = Path(out_dir)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path, read_only=True) as con:
         runs = _runs(con)
         if not runs:
             raise ValueError(f"{db_path}: no validation run to report on")

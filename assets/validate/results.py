@@ -22,6 +22,7 @@ import schemas
 from expectations.catalog import Check, load_catalog, score_unit
 from expectations.suites import FEATURE_COLUMNS, INDEX_COLUMN, SuiteOutcome, run_suites
 
+from zwgk.warehouse import connect
 from .features import compute_features
 from .messages import BLOCKED, NO_EMERGENCY_DUTIES, NOT_APPLICABLE, describe
 from .rules import RuleDates
@@ -184,7 +185,7 @@ def validate_warehouse(db_path: str | Path, as_of: date, run_id: str | None = No
     run_id = run_id or new_run_id()
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:
         if units is not None:
             units = list(dict.fromkeys(units))
             _check_units_exist(con, units)
