@@ -57,3 +57,17 @@ def test_definitions_load_every_stage():
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"harvested_pages", "normalized_resources", "unit_verdicts", "supervisors_report", "ckan_catalog"} <= keys
     assert {"unit_pipeline", "publish_catalog"} <= {job.name for job in defs.resolve_all_job_defs()}
+
+
+def test_dagster_validates_the_workspace():
+    """The same command the data team runs: the code location loads and every definition is valid."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=repo,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stdout + result.stderr
