@@ -16,6 +16,7 @@ from assets.harvest.asset import harvested_pages
 from assets.normalize.asset import normalized_resources
 from assets.publish.asset import ckan_catalog
 from assets.validate.asset import supervisors_report, unit_verdicts
+from orchestration.celery import unit_pipeline_celery
 from orchestration.resources import (
     CkanResource,
     CrawlPolicyResource,
@@ -73,7 +74,7 @@ daily_schedule = ScheduleDefinition(
 defs = Definitions(
     assets=[harvested_pages, normalized_resources, unit_verdicts, supervisors_report, ckan_catalog],
     resources=resources_for(os.environ.get("ZWGK_DEPLOYMENT", "local")),
-    jobs=[unit_pipeline_job, publish_job],
+    jobs=[unit_pipeline_job, publish_job, unit_pipeline_celery],
     schedules=[daily_schedule],
     sensors=[registry_sync_sensor, republish_sensor(publish_job)],
 )
