@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Callable
 
 from . import content
-from .model import Attachment, Doc, UnitSite
+from .model import Attachment, Doc, UnitSite, id_check_char
 
 
 @dataclass(frozen=True)
@@ -219,9 +219,7 @@ def broken_link(site, rng, as_of):
 
 def _id_number(rng: random.Random) -> str:
     body = f"120116{rng.randint(1960, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    checksum = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
-    return body + checksum
+    return body + id_check_char(body)
 
 
 def pii_id_card(site, rng, as_of):
@@ -247,10 +245,11 @@ def news_heavy(site, rng, as_of):
     others = sum(len(c.docs) for c in site.columns if c.kind != "news")
     template = news.docs[-1]
     for number in range(others + 5):
+        # Undated when undated_news blanked the column's dates first.
+        day = template.publish_date - timedelta(days=number % 90) if template.publish_date else None
         news.docs.append(Doc(key=f"n{number:05d}", column="gzdt", title=f"{site.spec.name}工作简讯第{number + 1}期",
-                             publisher=template.publisher, doc_kind="其他",
-                             publish_date=template.publish_date - timedelta(days=number % 90),
-                             paragraphs=list(template.paragraphs)))
+                             publisher=template.publisher, doc_kind="其他", publish_date=day,
+                             show_list_date=template.show_list_date, paragraphs=list(template.paragraphs)))
 
 
 def key_area_missing(site, rng, as_of):
@@ -264,47 +263,52 @@ def _has_columns(*codes: str) -> Callable[[UnitSite], bool]:
     return lambda site: all(site.column(code) is not None for code in codes)
 
 
+def _has_docs(*codes: str) -> Callable[[UnitSite], bool]:
+    """Every named column exists and lists something (an earlier defect may have removed it)."""
+    return lambda site: all(site.column(code) is not None and site.column(code).docs for code in codes)
+
+
 def _normative_count(minimum: int) -> Callable[[UnitSite], bool]:
     return lambda site: site.column("gfxwj") is not None and len(site.column("gfxwj").docs) >= minimum
 
 
 DEFECTS: tuple[Defect, ...] = (
     Defect("no_column", "C01", no_column, heavy=True),
-    Defect("no_guide", "C02", no_guide),
-    Defect("empty_system", "C03", empty_system),
-    Defect("no_statutory", "C04", no_statutory, heavy=True),
-    Defect("no_annual_report", "C05", no_annual_report, heavy=True),
+    Defect("no_guide", "C02", no_guide, eligible=_has_columns("zn")),
+    Defect("empty_system", "C03", empty_system, eligible=_has_docs("zd")),
+    Defect("no_statutory", "C04", no_statutory, heavy=True, eligible=_has_columns("fdzdgknr")),
+    Defect("no_annual_report", "C05", no_annual_report, heavy=True, eligible=_has_columns("ndbg")),
     Defect("blank_columns", "C06", blank_columns),
     Defect("blank_columns_veto", "C06", blank_columns_veto, heavy=True),
-    Defect("stale_news", "C07", stale_news),
-    Defect("stale_notice", "C07", stale_notice),
-    Defect("undated_news", "C07", undated_news),
-    Defect("late_report", "C08", late_report),
-    Defect("report_missing_section", "C08", report_missing_section),
-    Defect("report_bad_arithmetic", "C08", report_bad_arithmetic),
-    Defect("report_missing_year", "C08", report_missing_year),
-    Defect("guide_no_contact", "C09", guide_no_contact),
+    Defect("stale_news", "C07", stale_news, eligible=_has_docs("gzdt")),
+    Defect("stale_notice", "C07", stale_notice, eligible=_has_docs("tzgg")),
+    Defect("undated_news", "C07", undated_news, eligible=_has_docs("gzdt")),
+    Defect("late_report", "C08", late_report, eligible=_has_docs("ndbg")),
+    Defect("report_missing_section", "C08", report_missing_section, eligible=_has_docs("ndbg")),
+    Defect("report_bad_arithmetic", "C08", report_bad_arithmetic, eligible=_has_docs("ndbg")),
+    Defect("report_missing_year", "C08", report_missing_year, eligible=_has_docs("ndbg")),
+    Defect("guide_no_contact", "C09", guide_no_contact, eligible=_has_docs("zn")),
     Defect("normative_no_period", "C10", normative_no_period, eligible=_normative_count(2)),
     Defect("abolished_unmarked", "C11", abolished_unmarked, eligible=_normative_count(2)),
     Defect("normative_no_interpretation", "C12", normative_no_interpretation, eligible=_normative_count(2)),
     Defect("interpretation_copy", "C12", interpretation_copy, eligible=_normative_count(2)),
-    Defect("dup_index_no", "C13", dup_index_no),
-    Defect("bad_index_no", "C13", bad_index_no),
-    Defect("publisher_mismatch", "C13", publisher_mismatch),
-    Defect("written_after_publish", "C13", written_after_publish),
-    Defect("missing_publish_date", "C13", missing_publish_date),
+    Defect("dup_index_no", "C13", dup_index_no, eligible=lambda site: len(_indexed_docs(site)) >= 2),
+    Defect("bad_index_no", "C13", bad_index_no, eligible=lambda site: bool(_indexed_docs(site))),
+    Defect("publisher_mismatch", "C13", publisher_mismatch, eligible=lambda site: bool(_indexed_docs(site))),
+    Defect("written_after_publish", "C13", written_after_publish, eligible=lambda site: bool(_indexed_docs(site))),
+    Defect("missing_publish_date", "C13", missing_publish_date, eligible=_has_docs("zcwj")),
     Defect("no_standard_catalog", "C14", no_standard_catalog, eligible=_has_columns("bzml")),
     Defect("late_standard_catalog", "C14", late_standard_catalog, eligible=_has_columns("bzml")),
-    Defect("no_power_list", "C15", no_power_list),
-    Defect("org_info_incomplete", "C15", org_info_incomplete),
+    Defect("no_power_list", "C15", no_power_list, eligible=_has_columns("qzqd")),
+    Defect("org_info_incomplete", "C15", org_info_incomplete, eligible=_has_docs("jgxx")),
     Defect("no_emergency_plan", "C16", no_emergency_plan, eligible=_has_columns("yjya")),
     Defect("no_meeting", "C17", no_meeting, eligible=_has_columns("hygk")),
-    Defect("broken_attachment", "C18", broken_attachment),
-    Defect("broken_link", "C18", broken_link),
-    Defect("pii_id_card", "C20", pii_id_card),
-    Defect("pii_mobile", "C20", pii_mobile),
-    Defect("disclosure_no_reason", "C21", disclosure_no_reason),
-    Defect("news_heavy", "C22", news_heavy),
+    Defect("broken_attachment", "C18", broken_attachment, eligible=lambda site: any(d.attachments for d in _docs_of(site, "zcwj", "tzgg", "gfxwj"))),
+    Defect("broken_link", "C18", broken_link, eligible=lambda site: bool(_docs_of(site, "zcwj", "tzgg"))),
+    Defect("pii_id_card", "C20", pii_id_card, eligible=lambda site: bool(_docs_of(site, "tzgg", "zcwj"))),
+    Defect("pii_mobile", "C20", pii_mobile, eligible=lambda site: bool(_docs_of(site, "tzgg", "zcwj"))),
+    Defect("disclosure_no_reason", "C21", disclosure_no_reason, eligible=_has_docs("zcwj")),
+    Defect("news_heavy", "C22", news_heavy, eligible=_has_docs("gzdt")),
     Defect("key_area_missing", "C22", key_area_missing, eligible=lambda site: bool(site.spec.areas)),
 )
 DEFECTS_BY_KEY = {d.key: d for d in DEFECTS}
@@ -348,6 +352,11 @@ def random_defects(site: UnitSite, rng: random.Random) -> list[str]:
 
 
 def apply_defects(site: UnitSite, keys: list[str], rng: random.Random, as_of: date) -> None:
+    """Apply in order; a defect an earlier one made moot (e.g. its column is gone) is skipped."""
+    applied = []
     for key in keys:
-        DEFECTS_BY_KEY[key].apply(site, rng, as_of)
-    site.defects = list(keys)
+        defect = DEFECTS_BY_KEY[key]
+        if defect.eligible(site):
+            defect.apply(site, rng, as_of)
+            applied.append(key)
+    site.defects = applied

@@ -27,6 +27,21 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+
+def id_check_char(first17: str) -> str:
+    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+
+
+def not_an_id_number(rng: random.Random) -> str:
+    """An 18-digit number (a project code) whose check digit is wrong: never personal information."""
+    first17 = str(rng.randint(10**16, 10**17 - 1))
+    right = id_check_char(first17)
+    return first17 + next(c for c in "0123456789" if c != right)
+
+
 def unit_rng(seed: int, unit_id: str, purpose: str = "") -> random.Random:
     digest = hashlib.sha256(f"{seed}:{unit_id}:{purpose}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -248,7 +263,8 @@ class UnitBuilder:
         for year in range(report_year, report_year - 3, -1):
             doc = self.new_doc(column, f"{self.spec.name}{year}年政府信息公开工作年度报告",
                                date(year + 1, 1, self.rng.randint(10, 28)), kind="年度报告")
-            received, carried, carry_forward = self.rng.randint(0, 60), self.rng.randint(0, 5), self.rng.randint(0, 5)
+            received, carried = self.rng.randint(0, 60), self.rng.randint(0, 5)
+            carry_forward = self.rng.randint(0, min(5, received + carried))  # counts are never negative
             doc.report_table = {"本年新收": received, "上年结转": carried,
                                 "办理结果总计": received + carried - carry_forward, "结转下年度": carry_forward}
             doc.paragraphs = list(REPORT_SECTIONS)
@@ -341,7 +357,7 @@ class UnitBuilder:
             doc = column.docs[-1]
             doc.paragraphs.append(f"公示对象：张*，身份证号：120107********{self.rng.randint(1000, 9999)}，"
                                   f"联系电话：138****{self.rng.randint(1000, 9999)}。")
-            doc.paragraphs.append(f"项目编号：{self.rng.randint(10**17, 10**18 - 1)}。")
+            doc.paragraphs.append(f"项目编号：{not_an_id_number(self.rng)}。")
 
     def _fill_news(self, column: Column) -> None:
         topics = tuple(f"{self.spec.name}{t}" for t in content.NEWS_TOPICS)

@@ -30,7 +30,7 @@ def id_card_is_valid(number: str) -> bool:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    if birth.year < 1900:
+    if birth.year < 1900 or birth > dt.date.today():
         return False
     total = sum(int(digit) * weight for digit, weight in zip(number, _WEIGHTS))
     return _CHECK_CHARS[total % 11] == number[17].upper()
