@@ -52,7 +52,7 @@ class UnitRenderer:
     def _assign_paths(self) -> None:
         for column in self.site.columns:
             column.path = self.column_dir(column)
-            for number, doc in enumerate(column.docs, start=1):
+            for doc in column.docs:
                 day = doc.publish_date or doc.written_date
                 if day:
                     doc.path = f"{column.path}{day:%Y%m}/t{day:%Y%m%d}_{doc.key[1:]}.html"

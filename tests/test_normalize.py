@@ -126,6 +126,20 @@ def test_a_unit_never_harvested_is_reported_and_keeps_its_rows(pipeline_data, tm
     assert count == summaries[0].resources > 40
 
 
+def test_units_dropped_from_the_registry_are_marked_removed_not_deleted(pipeline_data, tmp_path):
+    from assets.normalize.build import normalize_units
+
+    warehouse = tmp_path / "w.duckdb"
+    mzj, teda = pipeline_data.registry.get("mzj"), pipeline_data.registry.get("teda")
+    normalize_units([mzj, teda], pipeline_data.store_dir, warehouse, registered=["mzj", "teda"])
+    normalize_units([mzj], pipeline_data.store_dir, warehouse, registered=["mzj"], now=datetime(2021, 5, 1))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        removed = dict(con.execute("SELECT unit_id, removed_at FROM units").fetchall())
+        [(teda_resources,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = 'teda'").fetchall()
+    assert removed == {"mzj": None, "teda": datetime(2021, 5, 1)}
+    assert teda_resources > 40
+
+
 def test_resource_ids_are_stable():
     assert stable_id("jyj", "http://h/a.html") == stable_id("jyj", "http://h/a.html")
     assert stable_id("jyj", "http://h/a.html") != stable_id("mzj", "http://h/a.html")

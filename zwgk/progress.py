@@ -85,7 +85,9 @@ def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *,
                 progress.console.print(f"[yellow]{error}[/]")
             progress.advance(task)
 
-        summaries = normalize_units(units, store, warehouse, progress=show)
+        # A run over the whole registry also marks units dropped from it.
+        summaries = normalize_units(units, store, warehouse, progress=show,
+                                    registered=None if unit_ids else registry.ids)
     done = [s for s in summaries if not s.not_harvested]
     resources = sum(s.resources for s in done)
     extracted = sum(s.extracted for s in done)

@@ -73,10 +73,13 @@ def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path
 
 def normalize_units(units: list[Unit], store_dir: str | Path, warehouse_path: str | Path, *,
                     now: datetime | None = None, batch_size: int = 50,
-                    progress: Callable[[NormalizeSummary], None] | None = None) -> list[NormalizeSummary]:
+                    progress: Callable[[NormalizeSummary], None] | None = None,
+                    registered: list[str] | None = None) -> list[NormalizeSummary]:
     """Normalize units, writing each batch of units in one transaction (fast bulk loading).
 
     A unit with no harvest store is reported (`not_harvested`) and its previous rows are kept.
+    With `registered` (every unit id in the registry), units dropped from it are marked removed:
+    their rows stay, but validation and publishing no longer treat them as current.
     """
     now = now or _utcnow()
     summaries = []
@@ -90,6 +93,9 @@ def normalize_units(units: list[Unit], store_dir: str | Path, warehouse_path: st
                 summaries.append(b.summary)
                 if progress:
                     progress(b.summary)
+        if registered is not None:
+            for unit_id in warehouse.mark_removed_units(con, registered, now):
+                log.info("unit %s is no longer in the registry: marked removed", unit_id)
     return summaries
 
 
