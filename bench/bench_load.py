@@ -1,11 +1,14 @@
 """Loading benchmark: normalized resources into the warehouse, through Arrow (issue: ≥ 500k rows/s).
 
-Builds realistic resource rows in memory (not timed), then times the production write path,
-`assets.normalize.warehouse.replace_units` (delete the units' rows + bulk insert from Arrow, one
-transaction per batch of units, as `normalize_units` does), and the one-unit-per-transaction path
-that a Dagster partition takes, into one DuckDB file. Prints rows/s and peak RSS.
+Builds realistic resource rows in memory (not timed): ~1.6 KB each, mostly Chinese text, every
+body different. Then times the production write path, `assets.normalize.warehouse.replace_units`
+(resources become one Parquet segment per batch of units, zwgk/segments.py), for a first load, a
+reload of the same units, and the one-unit-per-transaction path a Dagster partition takes. For
+comparison in the same run: DuckDB's own bulk INSERT of the same Arrow rows into a native table
+(what the warehouse did before segments), and what reading costs through the segment view versus
+the native table. Prints rows/s and peak RSS.
 
-    uv run python bench/bench_load.py --units 1000 --per-unit 1000
+    uv run python bench/bench_load.py --units 500 --per-unit 1000
 """
 
 from __future__ import annotations
@@ -22,8 +25,15 @@ import pyarrow as pa
 
 import schemas
 from assets.normalize.warehouse import connect, replace_unit, replace_units
+from zwgk import segments
 
 BODY = "为深入贯彻落实党中央、国务院决策部署和市委、市政府工作要求，结合我区实际，制定本方案。" * 6
+CLAUSES = ("一、总体要求", "二、主要任务", "三、保障措施", "四、工作要求", "（一）加强组织领导", "（二）强化督促检查")
+
+
+def body_text(unit_id: str, i: int) -> str:
+    """A body of ~780 bytes that no other row shares (real bodies differ; repeats compress away)."""
+    return f"{unit_id}第{i}号：{CLAUSES[i % 6]}{BODY[i % 40:]}{CLAUSES[(i // 6) % 6]}第{i * 7919 % 100003}条。"
 
 
 def unit_resources(unit_id: str, count: int) -> pa.Table:
@@ -48,8 +58,8 @@ def unit_resources(unit_id: str, count: int) -> pa.Table:
         "validity": [("有效", None)[i % 2] for i in range(count)],
         "is_marked_abolished": [False] * count,
         "disclosure": ["主动公开"] * count,
-        "summary": [BODY[:120]] * count,
-        "body_text": [BODY] * count,
+        "summary": [BODY[i % 40:i % 40 + 120] for i in range(count)],
+        "body_text": [body_text(unit_id, i) for i in range(count)],
         "doc_kind": [("规范性文件", "其他", "其他", "政策解读")[i % 4] for i in range(count)],
         "has_pii": [False] * count,
         "pii_findings": ["[]"] * count,
@@ -67,14 +77,50 @@ def unit_resources(unit_id: str, count: int) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=target)
 
 
-def raw_insert_rate(path: Path, table: pa.Table) -> float:
-    """The best this machine does: every row in one INSERT from Arrow, checkpointed to disk."""
-    with connect(path) as con:
-        con.register("incoming", table)
+def timed(label: str, rows: int, work) -> float:
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    print(f"{label:34s} {rows:>9,} resources in {seconds:6.2f} s = {rows / seconds:>10,.0f} resources/s")
+    return rows / seconds
+
+
+def load_in_batches(con, tables: list[tuple[str, pa.Table]], batch: int) -> None:
+    for start in range(0, len(tables), batch):
+        part = tables[start:start + batch]
+        if batch == 1:
+            replace_unit(con, part[0][0], {"resources": part[0][1]})
+        else:
+            replace_units(con, [u for u, _ in part], [{"resources": t} for _, t in part])
+
+
+def native_load(con, tables: list[tuple[str, pa.Table]], batch: int) -> None:
+    """What the warehouse did before segments: DELETE + one INSERT per batch into a DuckDB table."""
+    for start in range(0, len(tables), batch):
+        part = tables[start:start + batch]
+        con.execute("BEGIN TRANSACTION")
+        con.register("replaced", pa.table({"unit_id": [u for u, _ in part]}))
+        con.execute("DELETE FROM native WHERE unit_id IN (SELECT unit_id FROM replaced)")
+        con.register("incoming", pa.concat_tables([t for _, t in part]))
+        con.execute("INSERT INTO native SELECT * FROM incoming")
+        con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+
+
+READS = {
+    "scan: count and text length by kind": "SELECT doc_kind, count(*), sum(length(body_text)) FROM {t} GROUP BY 1",
+    "scan: per-unit dates": "SELECT unit_id, count(*), max(publish_date) FROM {t} GROUP BY 1",
+    "one unit's rows": "SELECT * FROM {t} WHERE unit_id = 'u0007'",
+}
+
+
+def best_of(con, sql: str, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
         started = time.perf_counter()
-        con.execute("INSERT INTO resources SELECT * FROM incoming")
-        con.execute("CHECKPOINT")
-        return table.num_rows / (time.perf_counter() - started)
+        con.sql(sql).to_arrow_table()
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def main() -> None:
@@ -88,25 +134,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = Path(tmp) / "bench.duckdb"
         with connect(warehouse) as con:
-            for label, batch in (("first load, 50 units/txn", 50), ("reload, 50 units/txn", 50),
-                                 ("reload, 1 unit/txn", 1)):
-                started = time.perf_counter()
-                for start in range(0, len(tables), batch):
-                    part = tables[start:start + batch]
-                    if batch == 1:
-                        replace_unit(con, part[0][0], {"resources": part[0][1]})
-                    else:
-                        replace_units(con, [u for u, _ in part], [{"resources": t} for _, t in part])
-                seconds = time.perf_counter() - started
-                print(f"{label:28s} {rows:>9,} resources in {seconds:6.2f} s = {rows / seconds:>10,.0f} resources/s")
+            first = timed("first load, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
+            timed("reload, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
+            timed("reload, 1 unit/txn", rows, lambda: load_in_batches(con, tables, 1))
             [(stored,)] = con.execute("SELECT count(*) FROM resources").fetchall()
-        assert stored == rows, (stored, rows)
-        ceiling = raw_insert_rate(Path(tmp) / "ceiling.duckdb", pa.concat_tables([t for _, t in tables]))
-        print(f"{'ceiling: one INSERT, no keys':28s} {rows:>9,} resources at {ceiling:>21,.0f} resources/s "
-              "(DuckDB's own bulk rate for these rows on this machine)")
-        size = warehouse.stat().st_size
+            assert stored == rows, (stored, rows)
+            files = len(list(segments.segment_dir(con, "resources").glob("*.parquet"))) - 1
+            con.execute(schemas.ddl("resources", "native"))
+            native = timed("native table, 50 units/txn", rows, lambda: native_load(con, tables, 50))
+            con.execute("DELETE FROM native")
+            con.execute("CHECKPOINT")
+            con.register("everything", pa.concat_tables([t for _, t in tables]))
+            ceiling = timed("native table, one INSERT", rows,
+                            lambda: con.execute("INSERT INTO native SELECT * FROM everything; CHECKPOINT"))
+            print(f"segments load {first / native:.1f}x the native batched path and {first / ceiling:.1f}x "
+                  "DuckDB's single-INSERT rate, same run")
+            for label, sql in READS.items():
+                view, table = best_of(con, sql.format(t="resources")), best_of(con, sql.format(t="native"))
+                print(f"read {label:34s} view {view * 1000:7.1f} ms, native table {table * 1000:7.1f} ms")
+        segment_bytes = sum(p.stat().st_size for p in warehouse.with_name("bench.segments").rglob("*"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"warehouse {size / 1e6:,.0f} MB; peak RSS {peak:,.0f} MB (includes the {rows:,} rows built in memory)")
+    print(f"segments {segment_bytes / 1e6:,.0f} MB in {files} files; "
+          f"peak RSS {peak:,.0f} MB (includes the {rows:,} rows built in memory)")
 
 
 if __name__ == "__main__":

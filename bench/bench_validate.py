@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import schemas  # noqa: E402
+from zwgk import warehouse  # noqa: E402
 from sample_portal import content  # noqa: E402
 
 AS_OF = date(2021, 3, 1)
@@ -298,16 +298,13 @@ def synthesize(db: Path, units: int, docs_per_unit: int, seed: int = 20201130) -
     rng = np.random.default_rng(seed)
     plans = plan_units(rng, units, docs_per_unit)
     total = 0
-    with duckdb.connect(str(db)) as con:
-        con.execute(schemas.all_ddl())
+    with warehouse.connect(db) as con:
         for start in range(0, len(plans), UNITS_PER_CHUNK):
             chunk = Chunk()
             for plan in plans[start:start + UNITS_PER_CHUNK]:
                 UnitSynth(plan, rng, chunk).build()
             for name, table in chunk.tables().items():
-                con.register("chunk", table)
-                con.execute(f"INSERT INTO {name} SELECT * FROM chunk")
-                con.unregister("chunk")
+                warehouse.load_table(con, name, table)
             total += len(chunk.resources["resource_id"])
         hosts = sorted({p.host for p in plans})
         con.register("hosts_rows", pa.Table.from_pylist([

@@ -50,12 +50,25 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """How a table is kept: a DuckDB table, or Parquet segments behind a view (zwgk/segments.py)."""
+    kind: str = "table"
+    dictionary: tuple[str, ...] = ()  # Parquet dictionary-encodes these (few distinct values)
+    statistics: tuple[str, ...] = ()  # Parquet min/max statistics, for filtering by these
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     description_zh: str
     description_en: str
     primary_key: tuple[str, ...]
     fields: tuple[Field, ...]
+    storage: Storage = Storage()
+
+    @property
+    def segmented(self) -> bool:
+        return self.storage.kind == "segments"
 
     @property
     def field_names(self) -> list[str]:
@@ -79,8 +92,12 @@ def load_schema(path: Path = SCHEMA_PATH) -> Schema:
                 raise ValueError(f"{path}: {name}.{f['name']}: unknown type {f['type']!r}")
             vocabulary = f.get("vocabulary") or VOCABULARIES.get(f.get("vocabulary_ref", ""), [])
             fields.append(Field(f["name"], f["type"], bool(f.get("required")), f["zh"], f["en"], tuple(vocabulary)))
+        storage = spec.get("storage") or {}
+        if storage.get("kind", "table") not in ("table", "segments"):
+            raise ValueError(f"{path}: {name}: unknown storage kind {storage['kind']!r}")
         tables[name] = Table(name, spec["description_zh"], spec["description_en"], tuple(spec["primary_key"]),
-                             tuple(fields))
+                             tuple(fields), Storage(storage.get("kind", "table"), tuple(storage.get("dictionary", ())),
+                                                    tuple(storage.get("statistics", ()))))
     return Schema(version=str(data["schema_version"]), tables=tables)
 
 
@@ -104,7 +121,12 @@ def ddl(table_name: str, name: str | None = None) -> str:
 
 
 def all_ddl() -> str:
-    return "\n\n".join(ddl(name) for name in load_schema().tables)
+    """CREATE TABLE for every table kept in DuckDB (segmented tables are views: zwgk/segments.py)."""
+    return "\n\n".join(ddl(name) for name, spec in load_schema().tables.items() if not spec.segmented)
+
+
+def segmented_tables() -> list[str]:
+    return [name for name, spec in load_schema().tables.items() if spec.segmented]
 
 
 def arrow_schema(table_name: str) -> pa.Schema:
@@ -113,6 +135,11 @@ def arrow_schema(table_name: str) -> pa.Schema:
         [pa.field(f.name, f.arrow_type, nullable=not f.required, metadata={"zh": f.zh, "en": f.en}) for f in spec.fields],
         metadata={"table": table_name, "schema_version": SCHEMA_VERSION},
     )
+
+
+def conform(table_name: str, rows: pa.Table) -> pa.Table:
+    """`rows` with exactly the table's columns, in order and with its Arrow types."""
+    return rows.select(table(table_name).field_names).cast(arrow_schema(table_name))
 
 
 def data_dictionary_rows() -> list[dict[str, str]]:
@@ -134,6 +161,8 @@ def markdown() -> str:
     for spec in load_schema().tables.values():
         lines += [f"## `{spec.name}`: {spec.description_zh}", "", spec.description_en, "",
                   f"Primary key: {', '.join(f'`{k}`' for k in spec.primary_key)}", "",
+                  *([f"Stored as Parquet segments under `<warehouse>.segments/{spec.name}/`, read through the "
+                     f"view `{spec.name}` in the warehouse.", ""] if spec.segmented else []),
                   "| field | type | required | 说明 | description | vocabulary |", "|---|---|---|---|---|---|"]
         for f in spec.fields:
             vocabulary = ", ".join(f.vocabulary)

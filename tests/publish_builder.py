@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 import schemas
+from zwgk import warehouse
 from expectations.catalog import load_catalog
 
 HOST = "www.bh.zwgk.test:8080"
@@ -82,14 +82,11 @@ class PublishWarehouse:
     def write(self, path: Path) -> Path:
         """(Re)write the whole warehouse file."""
         path.unlink(missing_ok=True)
-        with duckdb.connect(str(path)) as con:
-            con.execute(schemas.all_ddl())
+        with warehouse.connect(path) as con:
             for name in ("units", "columns", "resources", "check_results", "unit_scores"):
                 rows = getattr(self, name)
                 if rows:
-                    con.register("incoming", pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))
-                    con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
-                    con.unregister("incoming")
+                    warehouse.load_table(con, name, pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))
         return path
 
 

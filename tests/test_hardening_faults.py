@@ -221,18 +221,18 @@ KILLED_NORMALIZE = textwrap.dedent("""
     from zwgk.registry import load_registry
 
     registry_path, store, db, units, kill_batch = sys.argv[1:6]
-    insert = warehouse._insert  # the bulk insert inside replace_units' transaction
+    stage = warehouse.segments.stage  # inside replace_units' transaction: writes the resources segment
     calls = {"resources": 0}
 
-    def insert_then_hang(con, name, table):
-        insert(con, name, table)
-        if name == "resources":
-            calls["resources"] += 1
-            if calls["resources"] == int(kill_batch):  # rows deleted and half inserted, not committed
-                print("mid-write", flush=True)
-                time.sleep(600)
+    def stage_then_hang(con, name, unit_ids, rows):
+        staged = stage(con, name, unit_ids, rows)
+        calls["resources"] += 1
+        if calls["resources"] == int(kill_batch):  # units and columns replaced, segment written, not committed
+            print("mid-write", flush=True)
+            time.sleep(600)
+        return staged
 
-    warehouse._insert = insert_then_hang
+    warehouse.segments.stage = stage_then_hang
     registry = load_registry(registry_path)
     normalize_units([registry.get(u) for u in units.split(",")], store, db, now=datetime(2021, 3, 1, 8), batch_size=2)
     print("finished", flush=True)
@@ -259,7 +259,9 @@ def _tables(db: Path) -> dict[str, list[tuple]]:
     """Every table of the warehouse, every row, sorted (NULL-safe)."""
     with duckdb.connect(str(db), read_only=True) as con:
         names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+        # Segment file names are random: the manifest is compared without them.
+        return {n: sorted(con.execute("SELECT * EXCLUDE (file) FROM segment_files" if n == "segment_files"
+                                      else f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
 @pytest.fixture(scope="module")
@@ -281,9 +283,18 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     assert {r[0] for r in after_kill["units"]} == committed  # no half-written unit
     for name in ("units", "resources", "columns", "attachments", "link_checks"):
         assert after_kill[name] == [r for r in reference[name] if _unit_of(name, r) in committed], name
+    orphans = _unreferenced_segments(db)
+    assert orphans, "the killed batch had written its segment before the kill"
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
     assert _tables(db) == reference
+    assert not _unreferenced_segments(db), "the rerun removes the killed run's segment"
+
+
+def _unreferenced_segments(db: Path) -> set[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        referenced = {f for (f,) in con.execute("SELECT file FROM segment_files").fetchall()}
+    return {p.name for p in (db.parent / "zwgk.segments" / "resources").iterdir()} - referenced - {"_schema.parquet"}
 
 
 def test_sigkill_while_rewriting_units_keeps_their_previous_rows(pipeline_data, reference, tmp_path):

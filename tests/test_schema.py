@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 import schemas
+from zwgk import warehouse
 
 REQUIRED_RESOURCE_FIELDS = (
     "resource_id unit_id column_id url title index_no publisher doc_number written_date publish_date subject genre "
@@ -22,15 +23,15 @@ def test_resources_table_has_the_contract_fields():
         assert name in schemas.load_schema().tables
 
 
-def test_ddl_creates_tables_matching_the_arrow_schemas():
-    con = duckdb.connect()
-    con.execute(schemas.all_ddl())
-    for name in schemas.load_schema().tables:
-        arrow = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
-        expected = schemas.arrow_schema(name)
-        assert arrow.names == expected.names
-        for field in expected:
-            assert arrow.field(field.name).type == field.type, f"{name}.{field.name}"
+def test_ddl_creates_tables_matching_the_arrow_schemas(tmp_path):
+    """Tables and segmented tables' views alike read back with the schema's names and types."""
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        for name in schemas.load_schema().tables:
+            arrow = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
+            expected = schemas.arrow_schema(name)
+            assert arrow.names == expected.names
+            for field in expected:
+                assert arrow.field(field.name).type == field.type, f"{name}.{field.name}"
 
 
 def test_required_fields_are_enforced():

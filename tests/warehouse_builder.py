@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 import schemas
+from zwgk import warehouse
 
 AS_OF = date(2021, 3, 1)
 NOW = datetime(2021, 3, 1, 8, 0)
@@ -192,12 +192,9 @@ class Warehouse:
                   "columns": [self._column_row(u, c) for u in self.units.values() for c in u.columns.values()],
                   "resources": [r for u in self.units.values() for r in u.resources],
                   "link_checks": self.link_checks, "hosts": list(self.hosts.values())}
-        with duckdb.connect(str(self.path)) as con:
-            con.execute(schemas.all_ddl())
+        with warehouse.connect(self.path) as con:
             for name, rows in tables.items():
-                con.register("rows", pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))
-                con.execute(f"INSERT INTO {name} SELECT * FROM rows")
-                con.unregister("rows")
+                warehouse.load_table(con, name, pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))
         return self.path
 
     @staticmethod

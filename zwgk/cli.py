@@ -298,10 +298,14 @@ def demo(
 
 @schema_app.command("ddl")
 def schema_ddl() -> None:
-    """Print the DuckDB DDL of every table."""
+    """Print the DuckDB DDL of every table (segmented tables: the columns their view reads)."""
     import schemas
 
     typer.echo(schemas.all_ddl())
+    for name in schemas.segmented_tables():
+        typer.echo(f"\n-- {name}: Parquet segments in <warehouse>.segments/{name}/, read through the view "
+                   f"{name} (zwgk/segments.py); its columns:")
+        typer.echo("\n".join("-- " + line for line in schemas.ddl(name).splitlines()))
 
 
 @schema_app.command("docs")

@@ -1,4 +1,5 @@
-"""Opening the warehouse: one DuckDB file holding every stage's tables.
+"""Opening the warehouse: one DuckDB file holding every stage's tables (the big per-unit ones
+as Parquet segments beside it, read through views: zwgk/segments.py).
 
 DuckDB allows one writing process per file. Dagster runs unit partitions in separate processes,
 so every stage opens the file here: it waits for another process's lock (bounded, with backoff;
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import pyarrow as pa
 
 import schemas
+from zwgk import segments
 
 DEFAULT_LOCK_WAIT = 30.0
 
@@ -59,8 +62,39 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
     try:
-        if not read_only:
+        if read_only:
+            segments.attach_read_only(con)
+        else:
             con.execute(schemas.all_ddl())
+            segments.setup(con)
         yield con
     finally:
         con.close()
+
+
+def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
+    """Bulk-load rows from Arrow into one table, in one transaction (fixtures, benchmarks, tools).
+
+    A segmented table gets one new segment holding these rows' units, replacing those units'
+    previous rows; other tables get a plain INSERT.
+    """
+    rows = schemas.conform(name, rows)
+    if not schemas.table(name).segmented:
+        con.register("_loaded_rows", rows)
+        try:
+            con.execute(f'INSERT INTO "{name}" SELECT * FROM _loaded_rows')
+        finally:
+            con.unregister("_loaded_rows")
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        staged = segments.stage(con, name, sorted(set(rows["unit_id"].to_pylist())), rows)
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    try:
+        con.execute("COMMIT")
+    except Exception:
+        staged.discard()
+        raise
+    segments.collect_garbage(con, name)

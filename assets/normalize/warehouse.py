@@ -10,9 +10,11 @@ import duckdb
 import pyarrow as pa
 
 import schemas
+from zwgk import segments
 from zwgk.warehouse import WarehouseLockedError, connect  # noqa: F401 - this stage's writers use them
 
 UNIT_TABLES = ("units", "columns", "resources", "attachments", "link_checks")
+SEGMENTED = set(schemas.segmented_tables())
 
 
 def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
@@ -23,23 +25,29 @@ def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str,
 
 def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: list[dict[str, pa.Table]],
                   hosts: list[pa.Table] = ()) -> None:
-    """Replace every row of several units in one transaction: one DELETE and one INSERT per table.
+    """Replace every row of several units in one transaction.
 
-    Batching is what makes loading fast: per-statement overhead is paid once per batch, not once
-    per unit (bench/bench_load.py).
+    Per table, one DELETE and one bulk INSERT from Arrow; a segmented table (resources) gets one
+    new Parquet segment instead. Batching is what makes loading fast: per-statement and per-file
+    overhead is paid once per batch, not once per unit (bench/bench_load.py).
     """
+    staged: list[segments.StagedSegment] = []
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
         for name in UNIT_TABLES:
+            parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
+            if name in SEGMENTED:
+                rows = pa.concat_tables(parts) if parts else schemas.arrow_schema(name).empty_table()
+                staged.append(segments.stage(con, name, unit_ids, rows))
+                continue
             con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
-            parts = [t[name] for t in tables if name in t and t[name].num_rows]
             if parts:
-                _insert(con, name, pa.concat_tables([_conform(name, p) for p in parts]))
+                _insert(con, name, pa.concat_tables(parts))
         new_hosts = [h for h in hosts if h is not None and h.num_rows]
         if new_hosts:
             # Hosts are shared by units: the newest check of each host wins.
-            merged = pa.concat_tables([_conform("hosts", h) for h in new_hosts])
+            merged = pa.concat_tables([schemas.conform("hosts", h) for h in new_hosts])
             con.register("new_hosts", merged)
             con.execute("DELETE FROM hosts WHERE host IN (SELECT host FROM new_hosts)")
             con.execute("""INSERT INTO hosts SELECT * EXCLUDE (rank) FROM (
@@ -50,11 +58,11 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
+        for segment in staged:
+            segment.discard()
         raise
-
-
-def _conform(name: str, table: pa.Table) -> pa.Table:
-    return table.select(schemas.table(name).field_names).cast(schemas.arrow_schema(name))
+    for segment in staged:
+        segments.collect_garbage(con, segment.table)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
@@ -67,7 +75,7 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
 
 def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
     """The unit's current resources by resource_id, to keep history and skip unchanged pages."""
-    rows = con.sql("SELECT * FROM resources WHERE unit_id = $unit", params={"unit": unit_id}).to_arrow_table().to_pylist()
+    rows = segments.read_units(con, "resources", [unit_id]).to_pylist()
     return {row["resource_id"]: row for row in rows}
 
 
@@ -99,7 +107,8 @@ def has_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> bool:
 
 def unit_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, pa.Table]:
     """Every current row of one unit, per table (to write them back unchanged)."""
-    return {name: con.sql(f'SELECT * FROM "{name}" WHERE unit_id = $unit', params={"unit": unit_id}).to_arrow_table()
+    return {name: segments.read_units(con, name, [unit_id]) if name in SEGMENTED else
+            con.sql(f'SELECT * FROM "{name}" WHERE unit_id = $unit', params={"unit": unit_id}).to_arrow_table()
             for name in UNIT_TABLES}
 
 
