@@ -55,6 +55,7 @@ class Storage:
     kind: str = "table"
     dictionary: tuple[str, ...] = ()  # Parquet dictionary-encodes these (few distinct values)
     statistics: tuple[str, ...] = ()  # Parquet min/max statistics, for filtering by these
+    uncompressed: tuple[str, ...] = ()  # long text written plain: compressing it halves the write rate
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def load_schema(path: Path = SCHEMA_PATH) -> Schema:
             raise ValueError(f"{path}: {name}: unknown storage kind {storage['kind']!r}")
         tables[name] = Table(name, spec["description_zh"], spec["description_en"], tuple(spec["primary_key"]),
                              tuple(fields), Storage(storage.get("kind", "table"), tuple(storage.get("dictionary", ())),
-                                                    tuple(storage.get("statistics", ()))))
+                                                    tuple(storage.get("statistics", ())),
+                                                    tuple(storage.get("uncompressed", ()))))
     return Schema(version=str(data["schema_version"]), tables=tables)
 
 
@@ -129,6 +131,7 @@ def segmented_tables() -> list[str]:
     return [name for name, spec in load_schema().tables.items() if spec.segmented]
 
 
+@lru_cache(maxsize=None)
 def arrow_schema(table_name: str) -> pa.Schema:
     spec = table(table_name)
     return pa.schema(
@@ -139,7 +142,10 @@ def arrow_schema(table_name: str) -> pa.Schema:
 
 def conform(table_name: str, rows: pa.Table) -> pa.Table:
     """`rows` with exactly the table's columns, in order and with its Arrow types."""
-    return rows.select(table(table_name).field_names).cast(arrow_schema(table_name))
+    target = arrow_schema(table_name)
+    if rows.schema.equals(target):
+        return rows
+    return rows.select(target.names).cast(target)
 
 
 def data_dictionary_rows() -> list[dict[str, str]]:

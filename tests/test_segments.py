@@ -77,7 +77,7 @@ def test_one_unit_writes_compact_instead_of_piling_up_files(tmp_path):
         assert counts(con) == {u: 4 for u in units}
         [(stale,)] = con.execute("SELECT count(*) FROM resources WHERE title NOT LIKE '第1轮%'").fetchall()
         assert stale == 0
-    assert len(files(db)) <= segments.MAX_FILES
+    assert len(files(db)) <= segments.MAX_SMALL_FILES
 
 
 def test_a_table_written_before_segments_is_migrated_on_open(tmp_path):

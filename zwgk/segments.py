@@ -1,7 +1,7 @@
 """Parquet segments: how the warehouse keeps its big per-unit tables (today: `resources`).
 
-DuckDB appends wide, text-heavy rows at 100-200k rows/s on our machines; pyarrow writes the same
-rows to Parquet several times faster (bench/bench_load.py). So a segmented table is a directory of
+DuckDB appends wide, text-heavy rows at 50-150k rows/s on our 2-core machines; pyarrow writes
+the same rows to Parquet about ten times faster (bench/bench_load.py). So a segmented table is a directory of
 write-once Parquet files next to the warehouse file, a manifest table (`segment_files`) naming the
 file that holds each unit's current rows, and a view with the table's name that reads exactly
 those rows. Readers only ever see the view. The layout follows DuckLake: catalog in DuckDB, data
@@ -10,9 +10,9 @@ in Parquet.
 A write is atomic per batch of units: the new file is written and renamed first, then the
 manifest and the view change inside the caller's DuckDB transaction. A crash before the commit
 leaves an unreferenced file (deleted by the next write) and the previous rows intact. Files never
-change once written. When most of a file's rows are superseded, or there are too many files, its
-remaining units are carried into the next segment written (compaction); a file nothing refers to
-is deleted.
+change once written. When most of a file's rows are superseded, or there are too many small
+files, their remaining units are carried into the next segment written (compaction); a file
+nothing refers to is deleted.
 
 Every write happens while the writer holds the warehouse's DuckDB write lock, so no other process
 reads or writes the directory meanwhile.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,9 @@ import schemas
 MANIFEST = "segment_files"
 SCHEMA_FILE = "_schema.parquet"  # zero rows, the current schema: gives the view every column
 TARGET_ROWS = 100_000  # compaction fills a new segment with carried rows up to this size
-MAX_FILES = 32  # beyond this many files, each write merges the smallest into its segment
+SMALL_FILE_ROWS = 25_000  # a file with fewer current rows is small; bigger batches are split in files this big
+MAX_SMALL_FILES = 16  # beyond this many small files, a write merges the smallest into its segment
+WRITE_THREADS = min(4, os.cpu_count() or 1)  # pyarrow encodes one file per thread, without the GIL
 
 _MANIFEST_DDL = f"""CREATE TABLE IF NOT EXISTS {MANIFEST} (
     table_name VARCHAR NOT NULL,
@@ -65,10 +68,10 @@ def setup(con: duckdb.DuckDBPyConnection) -> None:
     for table in schemas.segmented_tables():
         directory = segment_dir(con, table)
         directory.mkdir(parents=True, exist_ok=True)
-        _write_schema_file(directory, table)
+        schema_changed = _write_schema_file(directory, table)
         if _is_base_table(con, table):
             _migrate(con, table)
-        elif not _view_points_at(con, table, directory):
+        elif schema_changed or not _view_points_at(con, table, directory):
             con.execute(_view_sql(con, table, directory))
 
 
@@ -87,17 +90,18 @@ def attach_read_only(con: duckdb.DuckDBPyConnection) -> None:
 class StagedSegment:
     """A segment written but not yet committed: `discard()` it if the transaction rolls back."""
     table: str
-    path: Path | None
+    paths: list[Path]
 
     def discard(self) -> None:
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+        for path in self.paths:
+            path.unlink(missing_ok=True)
 
 
 def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows: pa.Table) -> StagedSegment:
-    """Replace the rows of `unit_ids` by `rows`: write one new segment, update manifest and view.
+    """Replace the rows of `unit_ids` by `rows`: write a new segment, update manifest and view.
 
     Call inside a transaction; after COMMIT call `collect_garbage`, after ROLLBACK `discard()`.
+    A big segment is written as several files in parallel, each unit's rows in one of them.
     """
     directory = segment_dir(con, table)
     rows = schemas.conform(table, rows)
@@ -106,30 +110,29 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows:
     if strays:
         raise ValueError(f"{table}: rows of units {sorted(strays)[:5]} that are not being replaced")
     carried_units = _units_to_carry(con, table, directory, replaced, rows.num_rows)
-    parts = [rows]
     if carried_units:
-        parts.append(_read_units(con, table, directory, carried_units))
-    data = pa.concat_tables(parts)
-    path = _write(directory, table, data) if data.num_rows else None
+        rows = pa.concat_tables([rows, _read_units(con, table, directory, carried_units)])
+    staged = StagedSegment(table, [])
     try:
+        written = _write_parts(directory, table, rows)
+        staged.paths = [path for path, _ in written]
         changed = sorted(replaced | set(carried_units))
         con.register("_changed_units", pa.table({"unit_id": pa.array(changed, pa.string())}))
         con.execute(f"DELETE FROM {MANIFEST} WHERE table_name = ? AND unit_id IN (SELECT unit_id FROM _changed_units)",
                     [table])
         con.unregister("_changed_units")
-        if path is not None:
-            counts = data.group_by("unit_id").aggregate([("unit_id", "count")])
+        for path, counts in written:
             con.register("_new_files", pa.table({
                 "table_name": pa.array([table] * counts.num_rows, pa.string()),
                 "unit_id": counts["unit_id"], "file": pa.array([path.name] * counts.num_rows, pa.string()),
-                "rows": counts["unit_id_count"]}))
+                "rows": counts["rows"]}))
             con.execute(f"INSERT INTO {MANIFEST} BY NAME SELECT * FROM _new_files")
             con.unregister("_new_files")
         con.execute(_view_sql(con, table, directory))
-    except Exception:
-        StagedSegment(table, path).discard()
+    except BaseException:
+        staged.discard()
         raise
-    return StagedSegment(table, path)
+    return staged
 
 
 def collect_garbage(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -174,18 +177,19 @@ def _read_units(con, table: str, directory: Path, unit_ids: list[str]) -> pa.Tab
 # -- internals -------------------------------------------------------------------------------
 
 def _units_to_carry(con, table: str, directory: Path, replaced: set[str], new_rows: int) -> list[str]:
-    """Units to rewrite into the new segment, so that sparse files and surplus files can go.
+    """Units to rewrite into the new segment, so that sparse and small files can go.
 
-    A file this write leaves with less than half its rows current is emptied; when there would
-    be more than MAX_FILES files, the smallest are merged until half as many remain. Files are emptied whole (their units
-    are carried together), smallest first, while the new segment stays under TARGET_ROWS. So a
-    batch write rarely carries anything and a one-unit write carries a bounded amount.
+    A file this write leaves with less than half its rows current is emptied. When there would be
+    more than MAX_SMALL_FILES small files, the smallest are merged until half as many remain.
+    Files are emptied whole (their units are carried together), smallest first, while the new
+    segment stays under TARGET_ROWS. So a batch write rarely carries anything, and a one-unit
+    write (a Dagster partition) carries a bounded amount.
     """
     live: dict[str, dict[str, int]] = {}
     for file, unit_id, count in con.execute(f"SELECT file, unit_id, rows FROM {MANIFEST} WHERE table_name = ?",
                                             [table]).fetchall():
         live.setdefault(file, {})[unit_id] = count
-    sparse, others = [], []
+    sparse, small = [], []
     for file, units in live.items():
         remaining = {u: n for u, n in units.items() if u not in replaced}
         if not remaining:
@@ -194,11 +198,12 @@ def _units_to_carry(con, table: str, directory: Path, replaced: set[str], new_ro
         touched = len(remaining) < len(units)
         if touched and entry[0] * 2 < pq.read_metadata(directory / file).num_rows:
             sparse.append(entry)
-        else:
-            others.append(entry)
+        elif entry[0] < SMALL_FILE_ROWS:
+            small.append(entry)
     candidates = sparse
-    if len(sparse) + len(others) + 1 > MAX_FILES:  # merge down to half, so merges stay rare
-        candidates += sorted(others)[:len(sparse) + len(others) + 1 - MAX_FILES // 2]
+    small_files = len(small) + (new_rows < SMALL_FILE_ROWS)
+    if small_files > MAX_SMALL_FILES:
+        candidates += sorted(small)[:small_files - MAX_SMALL_FILES // 2]
     carried: list[str] = []
     budget = TARGET_ROWS - new_rows
     for kept_rows, _, units in sorted(candidates):
@@ -209,27 +214,72 @@ def _units_to_carry(con, table: str, directory: Path, replaced: set[str], new_ro
     return carried
 
 
-def _write(directory: Path, table: str, data: pa.Table) -> Path:
-    """Write a segment durably under a fresh name (tmp file, fsync, rename)."""
-    storage = schemas.table(table).storage
-    path = directory / f"{uuid.uuid4().hex}.parquet"
+def _write_parts(directory: Path, table: str, rows: pa.Table) -> list[tuple[Path, pa.Table, pa.Table]]:
+    """Write `rows` as one file per part, in parallel; returns each file, its rows per unit."""
+    if not rows.num_rows:
+        return []
+    runs = _unit_runs(rows)
+    if runs is None:  # a unit's rows are not contiguous
+        rows = rows.sort_by("unit_id")
+        runs = _unit_runs(rows)
+    parts = _split(rows, runs, min(WRITE_THREADS, max(1, rows.num_rows // SMALL_FILE_ROWS)))
+    paths = [directory / f"{uuid.uuid4().hex}.parquet" for _ in parts]
+    if len(parts) == 1:
+        _write(paths[0], table, parts[0][0])
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(lambda job: _write(job[0], table, job[1][0]), zip(paths, parts)))
+    return [(path, counts) for path, (_, counts) in zip(paths, parts)]
+
+
+def _unit_runs(rows: pa.Table) -> pa.Table | None:
+    """(unit_id, end) of each run of equal unit ids; None when a unit has more than one run."""
+    encoded = pc.run_end_encode(rows["unit_id"].combine_chunks())
+    if len(encoded.values) != len(pc.unique(encoded.values)):
+        return None
+    return pa.table({"unit_id": encoded.values, "end": encoded.run_ends.cast(pa.int64())})
+
+
+def _split(rows: pa.Table, runs: pa.Table, count: int) -> list[tuple[pa.Table, pa.Table]]:
+    """Up to `count` slices of about equal size, each unit's rows all in one slice; with each
+    slice, its units and row counts."""
+    ends = runs["end"].to_pylist()
+    units = runs["unit_id"].to_pylist()
+    cuts = sorted({next(i + 1 for i, end in enumerate(ends) if end >= rows.num_rows * k // count)
+                   for k in range(1, count)} | {len(ends)})
+    parts, first_run, start = [], 0, 0
+    for cut in cuts:
+        stop = ends[cut - 1]
+        sizes = [end - begin for begin, end in zip([start, *ends[first_run:cut - 1]], ends[first_run:cut])]
+        parts.append((rows.slice(start, stop - start),
+                      pa.table({"unit_id": pa.array(units[first_run:cut], pa.string()),
+                                "rows": pa.array(sizes, pa.int64())})))
+        first_run, start = cut, stop
+    return parts
+
+
+def _write(path: Path, table: str, rows: pa.Table) -> None:
+    """Write one segment file durably under its fresh name (tmp file, fsync, rename)."""
+    spec = schemas.table(table)
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(data, tmp, compression="snappy", use_dictionary=list(storage.dictionary),
-                   write_statistics=list(storage.statistics))
+    compression = {name: "none" if name in spec.storage.uncompressed else "snappy" for name in spec.field_names}
+    pq.write_table(rows, tmp, compression=compression, use_dictionary=list(spec.storage.dictionary),
+                   write_statistics=list(spec.storage.statistics))
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    return path
 
 
-def _write_schema_file(directory: Path, table: str) -> None:
+def _write_schema_file(directory: Path, table: str) -> bool:
+    """(Re)write the empty file carrying the current schema; True if it changed."""
     path = directory / SCHEMA_FILE
     expected = schemas.arrow_schema(table)
     if path.exists() and pq.read_schema(path).equals(expected, check_metadata=True):
-        return
+        return False
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(expected.empty_table(), tmp)
     os.replace(tmp, path)
+    return True
 
 
 def _is_base_table(con, table: str) -> bool:
