@@ -353,8 +353,9 @@ def main() -> None:
             db.unlink(missing_ok=True)
             started = time.perf_counter()
             resources = synthesize(db, args.units, args.docs_per_unit)
+            size = db.stat().st_size + sum(p.stat().st_size for p in db.with_name(db.stem + ".segments").rglob("*.*"))
             print(f"synthesized {args.units} units, {resources} resources in {time.perf_counter() - started:.1f} s "
-                  f"({db.stat().st_size / 2**20:.0f} MB; synthesis peak RSS {peak_rss_mb():.0f} MB)")
+                  f"({size / 2**20:.0f} MB with its segments; synthesis peak RSS {peak_rss_mb():.0f} MB)")
         print("validation (fresh process):")
         subprocess.run([sys.executable, __file__, "--validate-only", str(db)], check=True)
 
