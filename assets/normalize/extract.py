@@ -296,6 +296,8 @@ def _page_mark(layout: _Layout, body_text: str, titles: list[str | None]) -> str
                 mark = validity.badge_mark(segment)
                 if mark:
                     return mark
+    if not validity.names_a_status(body_text):
+        return None
     for line in body_text.split("\n"):
         mark = validity.badge_mark(line) if len(line) <= validity.MAX_BADGE else None
         if mark:
