@@ -72,6 +72,8 @@ def _tag_ids(names: list[str]) -> tuple[frozenset[int], int]:
 
 _BLOCK_IDS, _TEXT_ID = _tag_ids(_BLOCK_TAGS)
 _CELL_IDS, _ = _tag_ids(_CELL_TAGS)
+# What linearize() writes where an element opens (SEGMENT for any other element).
+_OPENING_MARKERS = {**{tag_id: "\n" for tag_id in _BLOCK_IDS}, **{tag_id: CELL for tag_id in _CELL_IDS}}
 _HEAD_IDS, _ = _tag_ids(["head", "meta", "base", "title"])
 _A_IDS, _ = _tag_ids(["a"])
 _HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
@@ -172,16 +174,16 @@ def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
     seen: set[tuple[str, str]] = set()
     for node in anchors:
         href = (node.attrs["href"] or "").strip()  # <a href> with no value is None
-        if not href or href.lower().startswith(_SKIPPED_LINK_SCHEMES):
+        # No skipped scheme starts with "/", which most links do: lower() only the others.
+        if not href or (href[0] != "/" and href.lower().startswith(_SKIPPED_LINK_SCHEMES)):
             continue
         target = resolver.resolve(href)
         if target is None:
             continue
-        link = {"url": target, "text": " ".join(node.text().split())}
-        key = (link["url"], link["text"])
+        key = (target, " ".join(node.text().split()))
         if key not in seen:
             seen.add(key)
-            found.append(link)
+            found.append({"url": target, "text": key[1]})
     return found
 
 
@@ -380,15 +382,11 @@ def linearize(root: LexborNode) -> str:
     Whitespace-only text nodes are kept: between two links they are the only separator."""
     out: list[str] = []
     append = out.append
-    block_ids, cell_ids, text_id = _BLOCK_IDS, _CELL_IDS, _TEXT_ID
+    markers, text_id = _OPENING_MARKERS, _TEXT_ID
     for node in root.traverse(include_text=True):
         tag_id = node.tag_id
         if tag_id == text_id:
             append(node.text_content)
-        elif tag_id in block_ids:
-            append("\n")
-        elif tag_id in cell_ids:
-            append(CELL)
         else:
-            append(SEGMENT)
+            append(markers.get(tag_id, SEGMENT))
     return "".join(out)

@@ -284,8 +284,13 @@ def pairs_in_header_row(header: list[str], values: list[str]) -> list[tuple[str,
     """Pairs from a header row of labels over a row of values, or None if the rows are not that."""
     if len(header) < 2 or len(header) != len(values):
         return None
-    labels = [label_only(cell) for cell in header]
-    if any(label is None for label in labels) or any(_is_label_cell(cell) for cell in values):
+    labels = []
+    for cell in header:  # most rows are label, value, ...: stop at the first cell that is no label
+        label = label_only(cell)
+        if label is None:
+            return None
+        labels.append(label)
+    if any(_is_label_cell(cell) for cell in values):
         return None
     return [(label, clean_value(value)) for label, value in zip(labels, values)]
 
