@@ -156,7 +156,7 @@ def merge(blocks: list[Block], meta: Block) -> Merged:
         best_here: dict[str, Pair] = {}
         for pair in block.pairs:
             name = pair.field
-            if name is None or name in used or labels.is_empty_value(pair.value):
+            if name is None or name in used or not pair.value or pair.value in labels.EMPTY_VALUES:
                 continue
             if name not in best_here or pair.rank < best_here[name].rank:
                 best_here[name] = pair
