@@ -8,7 +8,9 @@ runs at roughly 6,000 pages/s, so the whole extraction may cost about three pars
 Throughput is computed from the process's CPU time, so other processes on a shared machine do not
 count against it. They still slow it down (shared caches, hyper-threads), so the run is split into
 rounds that alternate with a parse-only baseline (decode + lexbor parse of the same pages), and the
-ratio of the two is printed as well: that ratio does not depend on the machine or its load.
+ratio of the two is printed as well: that ratio does not depend on the machine or its load. The
+median over the rounds of each round's rate and ratio is printed too: a burst of load on a shared
+machine moves the totals but hardly the medians.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import cProfile
 import json
 import pstats
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -75,11 +78,12 @@ def main() -> None:
         return
     chunk = max(1, args.pages // ROUNDS)
     wall = time.perf_counter()
-    extract_cpu = parse_cpu = 0.0
+    extract_rounds, parse_rounds = [], []
     for round_no in range(ROUNDS):
-        extract_cpu += extract_all(mix, chunk, round_no * chunk)
-        parse_cpu += parse_all(texts, chunk, round_no * chunk)
+        extract_rounds.append(extract_all(mix, chunk, round_no * chunk))
+        parse_rounds.append(parse_all(texts, chunk, round_no * chunk))
     wall = time.perf_counter() - wall
+    extract_cpu, parse_cpu = sum(extract_rounds), sum(parse_rounds)
     pages = chunk * ROUNDS
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     size = sum(len(body) for body, *_ in mix) / len(mix)
@@ -87,6 +91,9 @@ def main() -> None:
     print(f"extract:    {pages / extract_cpu:8,.0f} pages/s per core ({extract_cpu / pages * 1e6:.0f} µs/page CPU)")
     print(f"parse only: {pages / parse_cpu:8,.0f} pages/s per core ({parse_cpu / pages * 1e6:.0f} µs/page CPU)")
     print(f"extract costs {extract_cpu / parse_cpu:.1f} parses")
+    median_rate = statistics.median(chunk / cpu for cpu in extract_rounds)
+    median_ratio = statistics.median(e / p for e, p in zip(extract_rounds, parse_rounds))
+    print(f"median of {ROUNDS} rounds: {median_rate:,.0f} pages/s per core, {median_ratio:.1f} parses")
     print(f"peak RSS {peak_kib / 1024:.1f} MiB")
 
 

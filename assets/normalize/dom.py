@@ -5,16 +5,20 @@ The linear text is the page's text with "\\n" where a block element (p, div, li,
 "\\t" where a table cell opens and "\\x1f" where an inline element opens: a list item or a table row
 is one line, and a label stays next to its value inside one <li>. It is produced in one pass over
 the tree, which is cheaper than asking lexbor for the text of many nodes. Every CSS query walks the
-whole tree, so the module asks few of them and sorts the results in Python.
+whole tree, so the module asks few of them and sorts the results in Python: one query before the
+tree is changed (``scan``: the <head>, links, metadata tables), one for the title heading and
+the content container after the metadata blocks are removed.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
 from . import labels
 
@@ -43,6 +47,11 @@ _CONTAINER_PRIORITY = {
 }
 _CONTAINER_SELECTOR = '[id], [class*="ontent"], [class*="TRS_"], .zw, .view, article'
 _HEADING_SELECTOR = 'h1, h2, h3, .bt, [class*="tit"], [class*="Tit"], [id*="title"]'
+_HEAD_SELECTOR = "meta[name], base[href], title"
+_METADATA_SELECTOR = "table:not(:has(table)), dl"
+_SCAN_SELECTOR = f"{_HEAD_SELECTOR}, a[href], {_METADATA_SELECTOR}"
+_REGION_SELECTOR = f"{_HEADING_SELECTOR}, {_CONTAINER_SELECTOR}"
+_ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")  # what separates classes for CSS
 _MIN_CONTAINER_TEXT = 20
 _NOT_A_CONTAINER = 99
 _MAX_METADATA_TABLE = 2000
@@ -63,6 +72,27 @@ def _tag_ids(names: list[str]) -> tuple[frozenset[int], int]:
 
 _BLOCK_IDS, _TEXT_ID = _tag_ids(_BLOCK_TAGS)
 _CELL_IDS, _ = _tag_ids(_CELL_TAGS)
+# What linearize() writes where an element opens (SEGMENT for any other element).
+_OPENING_MARKERS = {**{tag_id: "\n" for tag_id in _BLOCK_IDS}, **{tag_id: CELL for tag_id in _CELL_IDS}}
+_HEAD_IDS, _ = _tag_ids(["head", "meta", "base", "title"])
+_A_IDS, _ = _tag_ids(["a"])
+_HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
+(_HEAD_ID,) = _HEAD_IDS - _HEAD_ELEMENT_IDS
+(_A_ID,) = _A_IDS
+_HEADING_IDS, _ = _tag_ids(["h1", "h2", "h3"])
+
+# lexbor sets up a CSS parser and matcher for each document on its first query, which costs about
+# as much as a query; one engine per thread serves every document instead (a query leaves no state
+# behind in it, and the engine is not safe to share between threads).
+_ENGINES = threading.local()
+
+
+def css(node: LexborNode, query: str) -> list[LexborNode]:
+    """node.css(query), on this thread's shared selector engine."""
+    engine = getattr(_ENGINES, "engine", None)
+    if engine is None:
+        engine = _ENGINES.engine = LexborCSSSelector()
+    return engine.find(query, node)
 
 Pairs = list[tuple[str, str]]
 Group = tuple[list[LexborNode], Pairs]  # the nodes of one metadata block and the pairs read from them
@@ -76,6 +106,38 @@ def parse(text: str) -> LexborHTMLParser:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """The elements read before the tree is changed, from one query: <meta name>, <base> and
+    <title> in the <head>, links, and the innermost tables and the definition lists."""
+
+    head: list[LexborNode]
+    anchors: list[LexborNode]
+    blocks: list[LexborNode]
+
+
+def scan(tree: LexborHTMLParser) -> Scan:
+    """One query for what three used to ask (every query walks the whole tree).
+
+    The <head> elements asked for are direct children of <head> when they are in it at all: the
+    parser puts nothing inside <head> that could hold them, and <noscript> and <template> are gone.
+    """
+    head, anchors, blocks = [], [], []
+    head_node = tree.head
+    root = tree.root
+    for node in css(root, _SCAN_SELECTOR) if root is not None else []:
+        tag_id = node.tag_id
+        if tag_id == _A_ID:
+            anchors.append(node)
+        elif tag_id in _HEAD_ELEMENT_IDS:
+            parent = node.parent
+            if head_node is None or (parent is not None and parent.tag_id == _HEAD_ID):
+                head.append(node)
+        else:
+            blocks.append(node)
+    return Scan(head, anchors, blocks)
+
+
+@dataclass(frozen=True)
 class Head:
     """What the <head> says: <meta name> tags by lower-cased name ((name as written, content)),
     the URL relative links resolve against (<base href>, else the page URL), and <title>."""
@@ -85,12 +147,11 @@ class Head:
     title: str
 
 
-def read_head(tree: LexborHTMLParser, url: str, wanted_meta: frozenset[str]) -> Head:
-    """The <head> in one query (every query walks the tree); only the <meta> names asked for."""
-    scope = tree.head if tree.head is not None else tree
+def read_head(head_nodes: list[LexborNode], url: str, wanted_meta: frozenset[str]) -> Head:
+    """The <head> from its elements (``Scan.head``); only the <meta> names asked for."""
     meta: dict[str, tuple[str, str]] = {}
     base, title = url, ""
-    for node in scope.css("meta[name], base[href], title"):
+    for node in head_nodes:
         attrs = node.attrs
         if node.tag == "title":
             title = title or " ".join(node.text().split())
@@ -105,23 +166,24 @@ def read_head(tree: LexborHTMLParser, url: str, wanted_meta: frozenset[str]) -> 
     return Head(meta, base, title)
 
 
-def links(tree: LexborHTMLParser, base: str) -> list[dict[str, str]]:
-    """Every navigable link, absolute, in page order; duplicates (same URL and text) once."""
+def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
+    """Every navigable link (``Scan.anchors``), absolute, in page order; duplicates (same URL and
+    text) once."""
     resolver = _Resolver(base)
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for node in tree.css("a[href]"):
+    for node in anchors:
         href = (node.attrs["href"] or "").strip()  # <a href> with no value is None
-        if not href or href.lower().startswith(_SKIPPED_LINK_SCHEMES):
+        # No skipped scheme starts with "/", which most links do: lower() only the others.
+        if not href or (href[0] != "/" and href.lower().startswith(_SKIPPED_LINK_SCHEMES)):
             continue
         target = resolver.resolve(href)
         if target is None:
             continue
-        link = {"url": target, "text": " ".join(node.text().split())}
-        key = (link["url"], link["text"])
+        key = (target, " ".join(node.text().split()))
         if key not in seen:
             seen.add(key)
-            found.append(link)
+            found.append({"url": target, "text": key[1]})
     return found
 
 
@@ -165,18 +227,65 @@ def _join(base: str, href: str) -> str | None:
         return None
 
 
-def headings(tree: LexborHTMLParser, limit: int = 40) -> Iterator[tuple[LexborNode, str]]:
-    """Elements that may hold the page title, with their whitespace-normalized text, in page order."""
-    for node in tree.css(_HEADING_SELECTOR)[:limit]:
+def region_candidates(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Elements that may be the title heading or the content container, from one query: what
+    ``headings`` and ``content_container`` choose from; each element once.
+
+    lexbor lists an element once for every selector of the list it matches, next to each other."""
+    unique: list[LexborNode] = []
+    last = None
+    for node in css(tree.root, _REGION_SELECTOR) if tree.root is not None else []:
+        mem_id = node.mem_id
+        if mem_id != last:
+            unique.append(node)
+            last = mem_id
+    return unique
+
+
+def headings(
+    tree: LexborHTMLParser, candidates: list[LexborNode], limit: int = 40
+) -> Iterator[tuple[LexborNode, str]]:
+    """Elements that may hold the page title, with their whitespace-normalized text, in page order.
+
+    They are the candidates matching _HEADING_SELECTOR, told apart in Python, each listed as often
+    as the query lists it (once per selector matched), so that the limit counts the same. Only a
+    class such as "BT" needs the query itself: lexbor matches classes case-insensitively in quirks
+    mode."""
+    matched: list[LexborNode] = []
+    for node in candidates:
+        times = _heading_selectors_matched(node)
+        if times is None:
+            matched = css(tree.root, _HEADING_SELECTOR)
+            break
+        matched.extend([node] * times)
+    for node in matched[:limit]:
         text = " ".join(node.text().split())
         if 4 <= len(text) <= 200:
             yield node, text
 
 
-def content_container(tree: LexborHTMLParser) -> LexborNode | None:
-    """The element holding the document text: a known CMS container, else the block of paragraphs."""
+def _heading_selectors_matched(node: LexborNode) -> int | None:
+    """How many selectors of _HEADING_SELECTOR the node matches; None when that depends on the
+    document's mode (a class "BT" matches .bt in quirks mode only)."""
+    attrs = node.attributes
+    element_id, classes = attrs.get("id") or "", attrs.get("class") or ""
+    times = (node.tag_id in _HEADING_IDS) + ("title" in element_id) + ("tit" in classes) + ("Tit" in classes)
+    if "bt" in classes.lower():
+        names = _ASCII_WHITESPACE.split(classes)
+        if "bt" in names:
+            times += 1
+        elif any(name.lower() == "bt" for name in names):
+            return None
+    return times
+
+
+def content_container(tree: LexborHTMLParser, candidates: list[LexborNode]) -> LexborNode | None:
+    """The element holding the document text: a known CMS container, else the block of paragraphs.
+
+    The candidates may hold headings too: their rank is _NOT_A_CONTAINER (every ranked id, class or
+    tag matches _CONTAINER_SELECTOR)."""
     best: tuple[int, int, LexborNode] | None = None
-    for node in tree.css(_CONTAINER_SELECTOR):
+    for node in candidates:
         priority = _container_priority(node)
         if priority == _NOT_A_CONTAINER or (best is not None and priority > best[0]):
             continue
@@ -199,7 +308,7 @@ def _container_priority(node: LexborNode) -> int:
 def _paragraph_block(tree: LexborHTMLParser) -> LexborNode | None:
     """The parent of the most paragraph text: where the document lives when no container is known."""
     scores: dict[int, list] = {}
-    for p in tree.css("p"):
+    for p in css(tree.root, "p") if tree.root is not None else []:
         parent = p.parent
         if parent is None:
             continue
@@ -211,15 +320,16 @@ def _paragraph_block(tree: LexborHTMLParser) -> LexborNode | None:
     return node if size >= _MIN_CONTAINER_TEXT and node.tag != "body" else None
 
 
-def metadata_groups(tree: LexborHTMLParser) -> list[Group]:
-    """Label/value pairs read from the structure of tables and definition lists, grouped by block.
+def metadata_groups(blocks: list[LexborNode]) -> list[Group]:
+    """Label/value pairs read from the structure of tables and definition lists (``Scan.blocks``),
+    grouped by block.
 
     Innermost tables only (layout tables nest the real ones); short tables only (long ones are
     data). Sibling <dl>s form one block, because some CMSs wrap every pair in its own <dl>.
     """
     groups: list[Group] = []
     dl_groups: dict[int, Group] = {}
-    for node in tree.css("table:not(:has(table)), dl"):
+    for node in blocks:
         if node.tag == "table":
             text = node.text()
             maybe = len(text) < _MAX_METADATA_TABLE and labels.may_hold_labels(text)
@@ -239,7 +349,7 @@ def metadata_groups(tree: LexborHTMLParser) -> list[Group]:
 def _table_pairs(table: LexborNode) -> Pairs:
     """Pairs from each row (label and value cells side by side), or from a header row of labels
     over a row of values."""
-    rows = [[cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS] for tr in table.css("tr")]
+    rows = [[cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS] for tr in css(table, "tr")]
     pairs: Pairs = []
     i = 0
     while i < len(rows):
@@ -272,15 +382,11 @@ def linearize(root: LexborNode) -> str:
     Whitespace-only text nodes are kept: between two links they are the only separator."""
     out: list[str] = []
     append = out.append
-    block_ids, cell_ids, text_id = _BLOCK_IDS, _CELL_IDS, _TEXT_ID
+    markers, text_id = _OPENING_MARKERS, _TEXT_ID
     for node in root.traverse(include_text=True):
         tag_id = node.tag_id
         if tag_id == text_id:
             append(node.text_content)
-        elif tag_id in block_ids:
-            append("\n")
-        elif tag_id in cell_ids:
-            append(CELL)
         else:
-            append(SEGMENT)
+            append(markers.get(tag_id, SEGMENT))
     return "".join(out)

@@ -42,9 +42,12 @@ _BINARY_MAGIC = (
     (b"\x1f\x8b", "gzip data"),
     (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
 )
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_MAGIC_PREFIXES = tuple(magic for magic, _ in _BINARY_MAGIC)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_CONTROL_BYTE = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
+# Runs, not single characters: counting run lengths makes a few match objects instead of one each.
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 _SNIFF = 4096
 
 
@@ -58,12 +61,15 @@ class Decoded:
 def binary_reason(body: bytes) -> str | None:
     """Why the bytes are clearly not a text document, or None when they may be one."""
     head = body[:64].lstrip()
-    for magic, what in _BINARY_MAGIC:
-        if head.startswith(magic):
-            return f"the body is {what}"
-    if any(body.startswith(bom) for bom, _ in _BOMS[1:]):
+    if head.startswith(_MAGIC_PREFIXES):  # one test for the common case, a text page
+        for magic, what in _BINARY_MAGIC:
+            if head.startswith(magic):
+                return f"the body is {what}"
+    if body.startswith(_UTF16_BOMS):
         return None
     sample = body[:_SNIFF]
+    if _CONTROL_BYTE.search(sample) is None:  # a text page: one scan, no copy
+        return None
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > len(sample) // 50:
         return "the body is binary data (NUL and control bytes)"
@@ -168,5 +174,5 @@ def _strict(body: bytes, codec: str) -> str | None:
 def _reads_as_chinese(text: str) -> bool:
     """Most non-ASCII characters are CJK: what a GBK page decoded as GB18030 looks like."""
     sample = text[:1024]
-    non_ascii = len(_NON_ASCII.findall(sample))
-    return non_ascii == 0 or len(_CJK.findall(sample)) >= 0.8 * non_ascii
+    non_ascii = len(sample) - len(sample.encode("ascii", "ignore"))
+    return non_ascii == 0 or sum(map(len, _CJK_RUN.findall(sample))) >= 0.8 * non_ascii

@@ -67,14 +67,16 @@ def extract_page(
         warnings.append("empty document")
     tree = dom.parse(decoded.text)
 
-    head = dom.read_head(tree, url, _HEAD_META)
+    scan = dom.scan(tree)
+    head = dom.read_head(scan.head, url, _HEAD_META)
     meta = head.meta
-    links = dom.links(tree, head.base)
-    structural, structural_text = _structural_blocks(tree)
+    links = dom.links(scan.anchors, head.base)
+    structural, structural_text = _structural_blocks(scan.blocks)
     column_names = [name for name in (column_name, meta.get("columnname", ("", ""))[1]) if name]
     page_title = _page_title(head.title, meta, column_names)
-    heading, heading_text = _title_heading(tree, page_title)
-    container = dom.content_container(tree)
+    candidates = dom.region_candidates(tree)
+    heading, heading_text = _title_heading(tree, candidates, page_title)
+    container = dom.content_container(tree, candidates)
     dom.mark_regions(container, heading)
     layout = _layout(tree, heading_text or page_title, container is not None)
 
@@ -126,13 +128,13 @@ def extract_page(
     }
 
 
-def _structural_blocks(tree: LexborHTMLParser) -> tuple[list[metadata.Block], str]:
+def _structural_blocks(candidates: list[LexborNode]) -> tuple[list[metadata.Block], str]:
     """Blocks from metadata tables and lists. Real metadata blocks (two or more fields) are removed
     from the tree so they appear neither in the label runs nor in the body text; their values are
     returned as text for the personal-data scan."""
     blocks = []
     removed_text = []
-    for order, (nodes, pairs) in enumerate(dom.metadata_groups(tree)):
+    for order, (nodes, pairs) in enumerate(dom.metadata_groups(candidates)):
         block = metadata.Block([metadata.make_pair(label, value) for label, value in pairs], True, order)
         blocks.append(block)
         if block.density >= 2:
@@ -163,7 +165,9 @@ def _is_site_name(text: str, site_names: set[str] | frozenset[str] = frozenset()
     return text in site_names or (len(text) <= _SITE_NAME_MAX and _SITE_NAME.search(text) is not None)
 
 
-def _title_heading(tree: LexborHTMLParser, page_title: str | None) -> tuple[LexborNode | None, str | None]:
+def _title_heading(
+    tree: LexborHTMLParser, candidates: list[LexborNode], page_title: str | None
+) -> tuple[LexborNode | None, str | None]:
     """The visible heading that carries the page title: the one agreeing best with <title>.
 
     A heading counts only if it agrees with <title> (equal, or one containing the other), which
@@ -171,7 +175,7 @@ def _title_heading(tree: LexborHTMLParser, page_title: str | None) -> tuple[Lexb
     that is not a site name is taken, <h1> before <h2> before title-classed elements.
     """
     best: tuple[float, LexborNode, str] | None = None
-    for node, text in dom.headings(tree):
+    for node, text in dom.headings(tree, candidates):
         bare = validity.strip_title_marks(text)
         if page_title:
             if bare == page_title:
@@ -296,6 +300,8 @@ def _page_mark(layout: _Layout, body_text: str, titles: list[str | None]) -> str
                 mark = validity.badge_mark(segment)
                 if mark:
                     return mark
+    if not validity.names_a_status(body_text):
+        return None
     for line in body_text.split("\n"):
         mark = validity.badge_mark(line) if len(line) <= validity.MAX_BADGE else None
         if mark:

@@ -44,6 +44,8 @@ EMPTY_VALUES = frozenset({"无", "暂无", "-", "--", "—", "/", "空", "null",
 _LABEL_INITIALS = frozenset(label[0] for label in LABEL_FIELD) | {"【", "["}
 # Last characters of known labels: padding never splits them off, so text with none holds no label.
 _LABEL_FINALS = "".join(sorted({label[-1] for label in LABEL_FIELD}))
+# Any known label, as it reads once whitespace is removed (which is how labels are normalized).
+_KNOWN_LABEL = re.compile("|".join(sorted(map(re.escape, LABEL_FIELD), key=len, reverse=True)))
 
 _LABEL_CHARS = r"[\u4e00-\u9fff]"
 _PAD = r"[ \t\xa0\u3000\u2002\u2003]"
@@ -67,6 +69,9 @@ _PAD_CHARS = " \t\xa0\u3000\u2002\u2003"
 _VALUE_TRIM = " \t\xa0\u3000\u2002\u2003\x1f|｜丨;；,，"
 
 
+_tuple_new = tuple.__new__
+
+
 class Token(NamedTuple):
     start: int
     end: int
@@ -75,7 +80,8 @@ class Token(NamedTuple):
 
 
 def _token(start: int, end: int, label: str) -> Token:
-    return Token(start, end, label, label in LABEL_FIELD)
+    # tuple.__new__ directly: a NamedTuple's own __new__ is a Python function, one more call.
+    return _tuple_new(Token, (start, end, label, label in LABEL_FIELD))
 
 
 def normalize_label(text: str) -> str:
@@ -130,9 +136,10 @@ def _colon_tokens(line: str) -> list[Token]:
     and known labels glued to the previous value ("…2022-04-02来源：…") count too."""
     found: list[Token] = []
     strip = False
+    reversed_line = line[::-1]  # once per line, not once per colon
     for colon in _COLON.finditer(line):
         pos = colon.start()
-        start = _label_start(line, pos)
+        start = _label_start(line, pos, reversed_line)
         if start is not None:
             token = _colon_token(line, start, pos + 1)
         elif strip:
@@ -145,13 +152,25 @@ def _colon_tokens(line: str) -> list[Token]:
     return found
 
 
-def _label_start(text: str, colon: int) -> int | None:
-    """Where a label ending right before text[colon] starts, or None if no label ends there."""
-    low = max(0, colon - _LABEL_REACH)
-    m = _REVERSED_LABEL.match(text[low:colon][::-1])
-    if m is None or (low > 0 and m.end(1) == colon - low):
+def _label_start(text: str, colon: int, reversed_text: str | None = None) -> int | None:
+    """Where a label ending right before text[colon] starts, or None if no label ends there.
+
+    The match runs on the reversed text (``reversed_text``, when the caller has it) from the
+    colon back to at most _LABEL_REACH characters before it; pos/endpos bound it without slicing
+    ($ matches at endpos, as at the end of the slice)."""
+    if colon == 0:
         return None
-    return colon - m.end(1)
+    before = text[colon - 1]
+    if before < "\x80" and before not in " \t":  # the common "09:30", "http:": no CJK, no padding
+        return None
+    if reversed_text is None:
+        reversed_text = text[::-1]
+    low = max(0, colon - _LABEL_REACH)
+    size = len(text)
+    m = _REVERSED_LABEL.match(reversed_text, size - colon, size - low)
+    if m is None or (low > 0 and m.end(1) == size - low):
+        return None
+    return size - m.end(1)
 
 
 def _glued_token(line: str, colon: int) -> Token | None:
@@ -159,6 +178,8 @@ def _glued_token(line: str, colon: int) -> Token | None:
     end = colon
     while end > 0 and line[end - 1] in _PAD_CHARS:
         end -= 1
+    if end == 0 or line[end - 1] not in _LABEL_FINALS:
+        return None
     for size in range(min(_LONGEST_KNOWN, end), 1, -1):
         if line[end - size : end] in LABEL_FIELD:
             return _token(end - size, colon + 1, line[end - size : end])
@@ -198,8 +219,12 @@ def _segment_tokens(line: str) -> list[Token]:
 
 
 def may_hold_labels(text: str) -> bool:
-    """Cheap, sound pre-test: can the text contain a known label at all?"""
-    return any(final in text for final in _LABEL_FINALS)
+    """Cheap, sound pre-test: can the text contain a known label at all?
+
+    A normalized label is a piece of the text with its whitespace removed (padding may split it,
+    nothing else), so every known label the text holds is a substring of the text without
+    whitespace; one regex search of that is much cheaper than finding the labels."""
+    return _KNOWN_LABEL.search("".join(text.split())) is not None
 
 
 def pairs_in_line(line: str, line_tokens: list[Token]) -> list[tuple[str, str]]:
@@ -263,8 +288,13 @@ def pairs_in_header_row(header: list[str], values: list[str]) -> list[tuple[str,
     """Pairs from a header row of labels over a row of values, or None if the rows are not that."""
     if len(header) < 2 or len(header) != len(values):
         return None
-    labels = [label_only(cell) for cell in header]
-    if any(label is None for label in labels) or any(_is_label_cell(cell) for cell in values):
+    labels = []
+    for cell in header:  # most rows are label, value, ...: stop at the first cell that is no label
+        label = label_only(cell)
+        if label is None:
+            return None
+        labels.append(label)
+    if any(_is_label_cell(cell) for cell in values):
         return None
     return [(label, clean_value(value)) for label, value in zip(labels, values)]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 from . import labels
@@ -54,11 +53,16 @@ class Block:
     structural: bool
     order: int
     lines: list[int] = field(default_factory=list)
+    # Cached by hand: functools.cached_property takes a lock on every access in Python 3.11.
+    _density: int | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def density(self) -> int:
-        """How many distinct fields the block names: what makes it the page's metadata block."""
-        return len({pair.field for pair in self.pairs if pair.field})
+        """How many distinct fields the block names: what makes it the page's metadata block.
+        Read only once the block is complete (the first read is remembered)."""
+        if self._density is None:
+            self._density = len({pair.field for pair in self.pairs if pair.field})
+        return self._density
 
 
 @dataclass
@@ -90,9 +94,15 @@ def line_blocks(lines: list[str], in_body: list[bool], heading_line: int | None)
     i = 0
     while i < len(lines):
         line, body = lines[i], in_body[i]
-        line_tokens = labels.tokens(line) if not body or labels.may_start_with_label(line) else []
         # Lines with unknown labels only (浏览次数：12) may continue a run but never start one:
-        # that is most of the site chrome (主办单位：…, 网站标识码：…).
+        # that is most of the site chrome (主办单位：…, 网站标识码：…). So outside a run, a line
+        # that cannot hold a known label need not be read at all.
+        if (body and not labels.may_start_with_label(line)) or (
+            current is None and not labels.may_hold_labels(line)
+        ):
+            line_tokens = []
+        else:
+            line_tokens = labels.tokens(line)
         opens = line_tokens and (current is not None or any(token.known for token in line_tokens))
         pairs = labels.pairs_in_line(line, line_tokens) if opens else []
         if not pairs or not labels.carries_metadata(line_tokens, pairs) or (
@@ -146,7 +156,7 @@ def merge(blocks: list[Block], meta: Block) -> Merged:
         best_here: dict[str, Pair] = {}
         for pair in block.pairs:
             name = pair.field
-            if name is None or name in used or labels.is_empty_value(pair.value):
+            if name is None or name in used or not pair.value or pair.value in labels.EMPTY_VALUES:
                 continue
             if name not in best_here or pair.rank < best_here[name].rank:
                 best_here[name] = pair

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 _DIGITS = {
     "〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0,
     "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_FULLWIDTH_DIGIT = re.compile("[０-９]")
 
 
 def to_ascii_digits(text: str) -> str:
     """Full-width digits (２０２１) become ASCII so one set of patterns reads both."""
-    return text.translate(_FULLWIDTH_DIGITS)
+    # translate() looks up every character of non-ASCII text in a dict; a search is much cheaper
+    # and most text has no full-width digit at all.
+    return text.translate(_FULLWIDTH_DIGITS) if _FULLWIDTH_DIGIT.search(text) else text
 
 
 def parse_int(text: str) -> int | None:
