@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import schemas
@@ -110,3 +111,19 @@ def test_the_view_has_the_schema_even_when_empty(tmp_path):
         arrow = con.sql("SELECT * FROM resources").to_arrow_table()
     assert arrow.num_rows == 0
     assert arrow.schema.names == schemas.table("resources").field_names
+
+
+def test_a_big_batch_is_written_as_parallel_files_each_holding_whole_units(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "SMALL_FILE_ROWS", 10)
+    monkeypatch.setattr(segments, "WRITE_THREADS", 3)
+    db = tmp_path / "w.duckdb"
+    units = [f"u{n}" for n in range(7)]
+    with connect(db) as con:
+        replace_units(con, units, [{"resources": resources(u, 3 + n)} for n, u in enumerate(units)])
+        assert counts(con) == {u: 3 + n for n, u in enumerate(units)}
+        by_file = con.execute("SELECT file, list(unit_id), sum(rows) FROM segment_files GROUP BY 1").fetchall()
+    assert len(by_file) == 3
+    assert sorted(u for _, file_units, _ in by_file for u in file_units) == units  # every unit in one file
+    segment_dir = db.parent / "w.segments" / "resources"
+    for file, _, rows in by_file:
+        assert pq.read_metadata(segment_dir / file).num_rows == rows

@@ -135,6 +135,25 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows:
     return staged
 
 
+def replace(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows: pa.Table, *,
+            first: str | None = None) -> None:
+    """`stage` in a transaction of its own (after the SQL `first`, if given), then collect garbage."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if first:
+            con.execute(first)
+        staged = stage(con, table, unit_ids, rows)
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    try:
+        con.execute("COMMIT")
+    except Exception:
+        staged.discard()
+        raise
+    collect_garbage(con, table)
+
+
 def collect_garbage(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Delete the table's files that the (committed) manifest no longer names; returns how many."""
     directory = segment_dir(con, table)
@@ -214,8 +233,8 @@ def _units_to_carry(con, table: str, directory: Path, replaced: set[str], new_ro
     return carried
 
 
-def _write_parts(directory: Path, table: str, rows: pa.Table) -> list[tuple[Path, pa.Table, pa.Table]]:
-    """Write `rows` as one file per part, in parallel; returns each file, its rows per unit."""
+def _write_parts(directory: Path, table: str, rows: pa.Table) -> list[tuple[Path, pa.Table]]:
+    """Write `rows` as one file per part, in parallel; returns each file with its row count per unit."""
     if not rows.num_rows:
         return []
     runs = _unit_runs(rows)
@@ -241,20 +260,22 @@ def _unit_runs(rows: pa.Table) -> pa.Table | None:
 
 
 def _split(rows: pa.Table, runs: pa.Table, count: int) -> list[tuple[pa.Table, pa.Table]]:
-    """Up to `count` slices of about equal size, each unit's rows all in one slice; with each
-    slice, its units and row counts."""
+    """Up to `count` slices of about equal size that keep each unit's rows together; with each
+    slice, a table of its units and their row counts."""
     ends = runs["end"].to_pylist()
     units = runs["unit_id"].to_pylist()
-    cuts = sorted({next(i + 1 for i, end in enumerate(ends) if end >= rows.num_rows * k // count)
-                   for k in range(1, count)} | {len(ends)})
+    # Slice k ends with the first unit whose rows reach k/count of the table.
+    last_runs = sorted({next(i for i, end in enumerate(ends) if end >= rows.num_rows * k // count)
+                        for k in range(1, count + 1)})
     parts, first_run, start = [], 0, 0
-    for cut in cuts:
-        stop = ends[cut - 1]
-        sizes = [end - begin for begin, end in zip([start, *ends[first_run:cut - 1]], ends[first_run:cut])]
-        parts.append((rows.slice(start, stop - start),
-                      pa.table({"unit_id": pa.array(units[first_run:cut], pa.string()),
-                                "rows": pa.array(sizes, pa.int64())})))
-        first_run, start = cut, stop
+    for last in last_runs:
+        stop = ends[last]
+        run_starts = [start, *ends[first_run:last]]
+        counts = pa.table({"unit_id": pa.array(units[first_run:last + 1], pa.string()),
+                           "rows": pa.array([end - begin for begin, end in zip(run_starts, ends[first_run:last + 1])],
+                                            pa.int64())})
+        parts.append((rows.slice(start, stop - start), counts))
+        first_run, start = last + 1, stop
     return parts
 
 
@@ -290,20 +311,7 @@ def _is_base_table(con, table: str) -> bool:
 def _migrate(con, table: str) -> None:
     """Move a warehouse's DuckDB table (written before segments existed) into segments."""
     rows = con.sql(f'SELECT * FROM "{table}"').to_arrow_table()
-    unit_ids = sorted(set(rows["unit_id"].to_pylist()))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f'DROP TABLE "{table}"')
-        staged = stage(con, table, unit_ids, rows)
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    try:
-        con.execute("COMMIT")
-    except Exception:
-        staged.discard()
-        raise
-    collect_garbage(con, table)
+    replace(con, table, sorted(set(rows["unit_id"].to_pylist())), rows, first=f'DROP TABLE "{table}"')
 
 
 def _view_sql(con, table: str, directory: Path, temporary: bool = False) -> str:

@@ -79,22 +79,11 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> Non
     previous rows; other tables get a plain INSERT.
     """
     rows = schemas.conform(name, rows)
-    if not schemas.table(name).segmented:
-        con.register("_loaded_rows", rows)
-        try:
-            con.execute(f'INSERT INTO "{name}" SELECT * FROM _loaded_rows')
-        finally:
-            con.unregister("_loaded_rows")
+    if schemas.table(name).segmented:
+        segments.replace(con, name, sorted(set(rows["unit_id"].to_pylist())), rows)
         return
-    con.execute("BEGIN TRANSACTION")
+    con.register("_loaded_rows", rows)
     try:
-        staged = segments.stage(con, name, sorted(set(rows["unit_id"].to_pylist())), rows)
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    try:
-        con.execute("COMMIT")
-    except Exception:
-        staged.discard()
-        raise
-    segments.collect_garbage(con, name)
+        con.execute(f'INSERT INTO "{name}" SELECT * FROM _loaded_rows')
+    finally:
+        con.unregister("_loaded_rows")
