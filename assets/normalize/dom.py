@@ -80,6 +80,7 @@ _HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
 (_HEAD_ID,) = _HEAD_IDS - _HEAD_ELEMENT_IDS
 (_A_ID,) = _A_IDS
 _HEADING_IDS, _ = _tag_ids(["h1", "h2", "h3"])
+(_TR_ID,) = _tag_ids(["tr"])[0]
 
 # lexbor sets up a CSS parser and matcher for each document on its first query, which costs about
 # as much as a query; one engine per thread serves every document instead (a query leaves no state
@@ -348,17 +349,29 @@ def metadata_groups(blocks: list[LexborNode]) -> list[Group]:
 
 def _table_pairs(table: LexborNode) -> Pairs:
     """Pairs from each row (label and value cells side by side), or from a header row of labels
-    over a row of values."""
-    rows = [[cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS] for tr in css(table, "tr")]
+    over a row of values.
+
+    The rows are found by walking the table in Python: a small table is walked faster than a CSS
+    query is set up, and the table holds no other table (see ``metadata_groups``)."""
+    rows = [
+        [cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS]
+        for tr in table.traverse()
+        if tr.tag_id == _TR_ID
+    ]
+    row_labels = [labels.cell_labels(row) for row in rows]
     pairs: Pairs = []
     i = 0
     while i < len(rows):
-        header_pairs = labels.pairs_in_header_row(rows[i], rows[i + 1]) if i + 1 < len(rows) else None
+        header_pairs = (
+            labels.pairs_in_header_row(rows[i], rows[i + 1], row_labels[i], row_labels[i + 1])
+            if i + 1 < len(rows)
+            else None
+        )
         if header_pairs:
             pairs.extend(header_pairs)
             i += 2
             continue
-        pairs.extend(labels.pairs_in_cells(rows[i]))
+        pairs.extend(labels.pairs_in_cells(rows[i], row_labels[i]))
         i += 1
     return pairs
 

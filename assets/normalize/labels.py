@@ -261,18 +261,27 @@ def label_only(text: str) -> str | None:
     return label if ends_with_colon and _label_start(stripped, len(stripped) - 1) == 0 else None
 
 
-def pairs_in_cells(cells: list[str]) -> list[tuple[str, str]]:
+def cell_labels(cells: list[str]) -> list[str | None]:
+    """label_only() of each cell: computed once per cell, then shared by the row readers below
+    (a table row is read as a header row, as a row of pairs, and as the cell after a label)."""
+    return [label_only(cell) for cell in cells]
+
+
+def pairs_in_cells(cells: list[str], labels_of_cells: list[str | None] | None = None) -> list[tuple[str, str]]:
     """Pairs from a row of cells: label cell then value cell (2- and 4-column tables, dt/dd), or
-    cells that carry "label：value" themselves. Long cells are content, not metadata."""
+    cells that carry "label：value" themselves. Long cells are content, not metadata.
+    ``labels_of_cells`` is ``cell_labels(cells)`` when the caller has it."""
+    if labels_of_cells is None:
+        labels_of_cells = cell_labels(cells)
     pairs: list[tuple[str, str]] = []
+    count = len(cells)
     i = 0
-    while i < len(cells):
+    while i < count:
         text = cells[i]
-        label = label_only(text) if len(text) <= _MAX_LABEL_CELL else None
+        label = labels_of_cells[i] if len(text) <= _MAX_LABEL_CELL else None
         if label is not None:
-            following = cells[i + 1] if i + 1 < len(cells) else None
-            if following is not None and not _is_label_cell(following):
-                pairs.append((label, clean_value(following)))
+            if i + 1 < count and not _is_label_cell(cells[i + 1], labels_of_cells[i + 1]):
+                pairs.append((label, clean_value(cells[i + 1])))
                 i += 2
                 continue
             pairs.append((label, ""))
@@ -284,22 +293,18 @@ def pairs_in_cells(cells: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def pairs_in_header_row(header: list[str], values: list[str]) -> list[tuple[str, str]] | None:
-    """Pairs from a header row of labels over a row of values, or None if the rows are not that."""
-    if len(header) < 2 or len(header) != len(values):
+def pairs_in_header_row(
+    header: list[str], values: list[str], header_labels: list[str | None], value_labels: list[str | None]
+) -> list[tuple[str, str]] | None:
+    """Pairs from a header row of labels over a row of values, or None if the rows are not that.
+    ``header_labels`` and ``value_labels`` are the rows' ``cell_labels``."""
+    if len(header) < 2 or len(header) != len(values) or None in header_labels:
         return None
-    labels = []
-    for cell in header:  # most rows are label, value, ...: stop at the first cell that is no label
-        label = label_only(cell)
-        if label is None:
-            return None
-        labels.append(label)
-    if any(_is_label_cell(cell) for cell in values):
+    if any(_is_label_cell(cell, label) for cell, label in zip(values, value_labels)):
         return None
-    return [(label, clean_value(value)) for label, value in zip(labels, values)]
+    return [(label, clean_value(value)) for label, value in zip(header_labels, values)]
 
 
-def _is_label_cell(text: str) -> bool:
-    """A cell that starts a pair rather than completing one."""
-    return label_only(text) is not None or starts_with_label(text, tokens(text))
-
+def _is_label_cell(text: str, label: str | None) -> bool:
+    """A cell that starts a pair rather than completing one (``label`` is its label_only())."""
+    return label is not None or starts_with_label(text, tokens(text))
