@@ -190,11 +190,15 @@ def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
 
 def attachment_ext(link: dict[str, str]) -> str | None:
     """The file type of a link to a document file, from its URL path or else its text."""
-    path = link["url"].split("#", 1)[0].split("?", 1)[0]
+    path = link["url"]
+    if "?" in path or "#" in path:  # most links have neither: no splitting for them
+        path = path.split("#", 1)[0].split("?", 1)[0]
     for candidate in (path, link["text"]):
-        ext = candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
-        if ext in ATTACHMENT_EXTS:
-            return ext
+        dot = candidate.rfind(".")
+        if dot >= 0:
+            ext = candidate[dot + 1 :].lower()
+            if ext in ATTACHMENT_EXTS:
+                return ext
     return None
 
 
@@ -393,13 +397,10 @@ def linearize(root: LexborNode) -> str:
     """The text under root with "\\n" at block, "\\t" at cell and "\\x1f" at inline openings.
 
     Whitespace-only text nodes are kept: between two links they are the only separator."""
-    out: list[str] = []
-    append = out.append
-    markers, text_id = _OPENING_MARKERS, _TEXT_ID
-    for node in root.traverse(include_text=True):
-        tag_id = node.tag_id
-        if tag_id == text_id:
-            append(node.text_content)
-        else:
-            append(markers.get(tag_id, SEGMENT))
-    return "".join(out)
+    markers, text_id, segment = _OPENING_MARKERS, _TEXT_ID, SEGMENT
+    get_marker = markers.get
+    # One list comprehension: no method call to append for each node.
+    return "".join([
+        node.text_content if (tag_id := node.tag_id) == text_id else get_marker(tag_id, segment)
+        for node in root.traverse(include_text=True)
+    ])
