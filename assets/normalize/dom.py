@@ -85,6 +85,7 @@ _HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
 (_A_ID,) = _A_IDS
 _HEADING_IDS, _ = _tag_ids(["h1", "h2", "h3"])
 (_TR_ID,) = _tag_ids(["tr"])[0]
+(_ARTICLE_ID,) = _tag_ids(["article"])[0]
 
 # lexbor sets up a CSS parser and matcher for each document on its first query, which costs about
 # as much as a query; one engine per thread serves every document instead (a query leaves no state
@@ -307,11 +308,17 @@ def content_container(tree: LexborHTMLParser, candidates: list[LexborNode]) -> L
 def _container_priority(node: LexborNode) -> int:
     """The best rank any of the node's id, classes or tag has in _CONTAINER_PRIORITY."""
     attrs = node.attributes
-    ranks = [_CONTAINER_PRIORITY.get(f"#{attrs.get('id')}", _NOT_A_CONTAINER)]
-    ranks += [_CONTAINER_PRIORITY.get(f".{cls}", _NOT_A_CONTAINER) for cls in (attrs.get("class") or "").split()]
-    if node.tag == "article":
-        ranks.append(_CONTAINER_PRIORITY["article"])
-    return min(ranks)
+    rank_of = _CONTAINER_PRIORITY.get
+    best = rank_of(f"#{attrs.get('id')}", _NOT_A_CONTAINER)
+    classes = attrs.get("class")
+    if classes:
+        for cls in classes.split():
+            rank = rank_of(f".{cls}", _NOT_A_CONTAINER)
+            if rank < best:
+                best = rank
+    if node.tag_id == _ARTICLE_ID:
+        best = min(best, _CONTAINER_PRIORITY["article"])
+    return best
 
 
 def _paragraph_block(tree: LexborHTMLParser) -> LexborNode | None:

@@ -28,6 +28,9 @@ _HEAD_META = frozenset(metadata.META_FIELDS) | {"columnname", "sitename"}
 _KEYWORD_SEP = re.compile(r"[,，;；、|\s]+")
 _SENTINELS = (dom.BODY_START, dom.BODY_END, dom.AFTER_TITLE)
 _TITLE_SEPARATORS = "_|｜-—"
+# The last separator: a greedy match backs off from the end once, where max(map(title.rfind, ...))
+# makes five searches.
+_LAST_SEPARATOR = re.compile(f".*[{re.escape(_TITLE_SEPARATORS)}]", re.DOTALL)
 _ALWAYS_A_SUFFIX = "_|｜"  # what follows these is never part of the title; after - and — only site names
 _SUFFIX_LENGTH = range(2, 31)
 _SITE_NAME = re.compile(r"(?:人民政府|政府网|网站|门户|政务网|管委会|管理委员会|委员会|办公室|局|街道|镇|开发区|新区|生态城|政府)$")
@@ -149,7 +152,8 @@ def _page_title(title: str, meta: dict[str, tuple[str, str]], column_names: list
     nothing but a site name is left."""
     site_names = {meta.get("sitename", ("", ""))[1], *column_names} - {""}
     while True:
-        cut = max(map(title.rfind, _TITLE_SEPARATORS))
+        last = _LAST_SEPARATOR.match(title)
+        cut = last.end() - 1 if last else -1
         part = title[cut + 1 :].strip()
         if cut <= 0 or len(part) not in _SUFFIX_LENGTH:
             break

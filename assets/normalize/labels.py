@@ -131,7 +131,12 @@ def may_start_with_label(line: str) -> bool:
     head = line[: _LABEL_REACH + 8]
     if ("：" in head or ":" in head) and _LEADING_LABEL.match(head):
         return True
-    first = _SEGMENTS.split(head.lstrip(" \x1f\t"), 1)[0].strip()
+    rest = head.lstrip(" \x1f\t")
+    # A first character that is no whitespace is the first character of the first segment too:
+    # most lines are ruled out by it without splitting off that segment.
+    if rest and not rest[0].isspace() and rest[0] not in _LABEL_INITIALS:
+        return False
+    first = _SEGMENTS.split(rest, 1)[0].strip()
     return bool(first) and first[0] in _LABEL_INITIALS and normalize_label(first) in LABEL_FIELD
 
 

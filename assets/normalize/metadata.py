@@ -91,18 +91,20 @@ def line_blocks(lines: list[str], in_body: list[bool], heading_line: int | None)
     where label and value are sibling blocks."""
     blocks: list[Block] = []
     current: Block | None = None
+    may_start_with_label, may_hold_labels = labels.may_start_with_label, labels.may_hold_labels
+    count = len(lines)
     i = 0
-    while i < len(lines):
+    while i < count:
         line, body = lines[i], in_body[i]
         # Lines with unknown labels only (浏览次数：12) may continue a run but never start one:
         # that is most of the site chrome (主办单位：…, 网站标识码：…). So outside a run, a line
-        # that cannot hold a known label need not be read at all.
-        if (body and not labels.may_start_with_label(line)) or (
-            current is None and not labels.may_hold_labels(line)
-        ):
-            line_tokens = []
-        else:
-            line_tokens = labels.tokens(line)
+        # that cannot hold a known label need not be read at all: it ends the run, as a line
+        # without labels does.
+        if (body and not may_start_with_label(line)) or (current is None and not may_hold_labels(line)):
+            current = None
+            i += 1
+            continue
+        line_tokens = labels.tokens(line)
         opens = line_tokens and (current is not None or any(token.known for token in line_tokens))
         pairs = labels.pairs_in_line(line, line_tokens) if opens else []
         if not pairs or not labels.carries_metadata(line_tokens, pairs) or (
