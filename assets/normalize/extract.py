@@ -39,6 +39,7 @@ _SITE_NAME_MAX = 16
 _NEAR_TITLE_LINES = 3
 _NEAR_TITLE_MAX = 60
 _SEAL_LINES = 8
+_DIGIT = re.compile(r"\d")  # what the date patterns count as a digit (full-width digits included)
 _SEAL_ORGAN_MAX = 40
 
 
@@ -227,14 +228,19 @@ def _body_lines(layout: _Layout, line_blocks: list[metadata.Block]) -> list[str]
     """The document text, one paragraph a line: the container minus metadata lines; without a
     container, the lines after the title heading that are neither metadata nor site chrome."""
     metadata_lines = {i for block in line_blocks for i in block.lines}
-    first = 0 if layout.has_container or layout.after_title is None else layout.after_title
+    has_container = layout.has_container
+    first = 0 if has_container or layout.after_title is None else layout.after_title
+    in_body = layout.in_body
     chosen = [
-        layout.lines[i]
-        for i in range(first, len(layout.lines))
-        if i not in metadata_lines and (layout.in_body[i] or not layout.has_container)
+        line
+        for i, line in enumerate(layout.lines[first:], first)
+        if i not in metadata_lines and (in_body[i] or not has_container)
     ]
+    # SEGMENT goes before the split, which would make it a space: inline elements join words.
     lines = [" ".join(line.replace(dom.SEGMENT, "").split()) for line in chosen]
-    return [line for line in lines if line and (layout.has_container or not _CHROME_LINE.search(line))]
+    if has_container:
+        return list(filter(None, lines))
+    return [line for line in lines if line and not _CHROME_LINE.search(line)]
 
 
 def _dates(
@@ -281,7 +287,7 @@ def _date_near_title(layout: _Layout) -> dt.date | None:
     if layout.after_title is None:
         return None
     for line in layout.lines[layout.after_title : layout.after_title + _NEAR_TITLE_LINES]:
-        if len(line) > _NEAR_TITLE_MAX:
+        if len(line) > _NEAR_TITLE_MAX or not _DIGIT.search(line):  # no digit, no date: skip the labels
             continue
         line_tokens = labels.tokens(line)
         if any(token.known for token in line_tokens):

@@ -154,21 +154,23 @@ def merge(blocks: list[Block], meta: Block) -> Merged:
     ordered = sorted(blocks, key=lambda b: (-b.density, not b.structural, b.order)) + [meta]
     values: dict[str, str] = {}
     used: dict[str, Pair] = {}
+    empty = labels.EMPTY_VALUES
     for block in ordered:
         best_here: dict[str, Pair] = {}
         for pair in block.pairs:
-            name = pair.field
-            if name is None or name in used or not pair.value or pair.value in labels.EMPTY_VALUES:
+            _, value, name, rank = pair  # unpacked once: NamedTuple fields are slow to read
+            if name is None or name in used or not value or value in empty:
                 continue
-            if name not in best_here or pair.rank < best_here[name].rank:
+            held = best_here.get(name)
+            if held is None or rank < held.rank:
                 best_here[name] = pair
         for name, pair in best_here.items():
             values[name], used[name] = pair.value, pair
     raw_labels: dict[str, str] = {}
     for block in ordered:
         if block.density >= 2:
-            for pair in block.pairs:
-                raw_labels.setdefault(pair.label, pair.value)
+            for label, value, _, _ in block.pairs:
+                raw_labels.setdefault(label, value)
     for pair in used.values():
         raw_labels.setdefault(pair.label, pair.value)
     return Merged(values, used, raw_labels)
