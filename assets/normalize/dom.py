@@ -37,6 +37,7 @@ _BLOCK_TAGS = [
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "nav", "aside", "main",
     "form", "blockquote", "pre", "hr", "center", "address", "figure", "figcaption", "fieldset",
 ]
+_ABSOLUTE_SCHEMES = ("http://", "https://")
 _SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:", "about:")
 # Content containers of common government CMSs (TRS, Hanweb/大汉, UCAP, ...), best first.
 _CONTAINER_PRIORITY = {
@@ -175,6 +176,8 @@ def read_head(head_nodes: list[LexborNode], url: str, wanted_meta: frozenset[str
 def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
     """Every navigable link (``Scan.anchors``), absolute, in page order; duplicates (same URL and
     text) once."""
+    if not anchors:
+        return []
     resolver = _Resolver(base)
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -183,7 +186,8 @@ def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
         # No skipped scheme starts with "/", which most links do: lower() only the others.
         if not href or (href[0] != "/" and href.lower().startswith(_SKIPPED_LINK_SCHEMES)):
             continue
-        target = resolver.resolve(href)
+        # Absolute links, the most common kind, need no call to the resolver.
+        target = href if href.startswith(_ABSOLUTE_SCHEMES) else resolver.resolve(href)
         if target is None:
             continue
         key = (target, " ".join(node.text().split()))
@@ -221,7 +225,7 @@ class _Resolver:
 
     def resolve(self, href: str) -> str | None:
         """The absolute URL, or None when the link cannot be resolved (e.g. `http://[x/`)."""
-        if href.startswith(("http://", "https://")):
+        if href.startswith(_ABSOLUTE_SCHEMES):
             return href
         if href.startswith("//"):
             return f"{self.scheme}:{href}"

@@ -42,9 +42,14 @@ class Pair(NamedTuple):
     rank: int
 
 
+_tuple_new = tuple.__new__
+_UNKNOWN = (None, 99)
+
+
 def make_pair(label: str, value: str) -> Pair:
-    field_name, rank = labels.LABEL_FIELD.get(label, (None, 99))
-    return Pair(label, value, field_name, rank)
+    field_name, rank = labels.LABEL_FIELD.get(label, _UNKNOWN)
+    # tuple.__new__ directly: a NamedTuple's own __new__ is a Python function, one more call.
+    return _tuple_new(Pair, (label, value, field_name, rank))
 
 
 @dataclass
