@@ -307,6 +307,8 @@ def _page_mark(layout: _Layout, body_text: str, titles: list[str | None]) -> str
             return mark
     if layout.after_title is not None:
         for line in layout.lines[max(0, layout.after_title - 1) : layout.after_title + _NEAR_TITLE_LINES]:
+            if not validity.names_a_status(line):  # then none of its segments names one either
+                continue
             for segment in line.split(dom.SEGMENT):
                 mark = validity.badge_mark(segment)
                 if mark:
