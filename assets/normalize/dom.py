@@ -37,6 +37,7 @@ _BLOCK_TAGS = [
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "nav", "aside", "main",
     "form", "blockquote", "pre", "hr", "center", "address", "figure", "figcaption", "fieldset",
 ]
+_ABSOLUTE_SCHEMES = ("http://", "https://")
 _SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:", "about:")
 # Content containers of common government CMSs (TRS, Hanweb/大汉, UCAP, ...), best first.
 _CONTAINER_PRIORITY = {
@@ -50,7 +51,11 @@ _HEADING_SELECTOR = 'h1, h2, h3, .bt, [class*="tit"], [class*="Tit"], [id*="titl
 _HEAD_SELECTOR = "meta[name], base[href], title"
 _METADATA_SELECTOR = "table:not(:has(table)), dl"
 _SCAN_SELECTOR = f"{_HEAD_SELECTOR}, a[href], {_METADATA_SELECTOR}"
-_REGION_SELECTOR = f"{_HEADING_SELECTOR}, {_CONTAINER_SELECTOR}"
+# Every element either list above matches, in fewer selectors (each one costs about a tenth of a
+# query): [id*="title"] is inside [id], and [class*="tit" i] covers "tit" and "Tit". The elements
+# it adds ("TIT") match no selector of either list; headings and content_container, which tell
+# the candidates apart in Python, pass them over.
+_REGION_SELECTOR = 'h1, h2, h3, .bt, [class*="tit" i], [id], [class*="ontent"], [class*="TRS_"], .zw, .view, article'
 _ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")  # what separates classes for CSS
 _MIN_CONTAINER_TEXT = 20
 _NOT_A_CONTAINER = 99
@@ -80,6 +85,8 @@ _HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
 (_HEAD_ID,) = _HEAD_IDS - _HEAD_ELEMENT_IDS
 (_A_ID,) = _A_IDS
 _HEADING_IDS, _ = _tag_ids(["h1", "h2", "h3"])
+(_TR_ID,) = _tag_ids(["tr"])[0]
+(_ARTICLE_ID,) = _tag_ids(["article"])[0]
 
 # lexbor sets up a CSS parser and matcher for each document on its first query, which costs about
 # as much as a query; one engine per thread serves every document instead (a query leaves no state
@@ -169,6 +176,8 @@ def read_head(head_nodes: list[LexborNode], url: str, wanted_meta: frozenset[str
 def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
     """Every navigable link (``Scan.anchors``), absolute, in page order; duplicates (same URL and
     text) once."""
+    if not anchors:
+        return []
     resolver = _Resolver(base)
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -177,7 +186,8 @@ def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
         # No skipped scheme starts with "/", which most links do: lower() only the others.
         if not href or (href[0] != "/" and href.lower().startswith(_SKIPPED_LINK_SCHEMES)):
             continue
-        target = resolver.resolve(href)
+        # Absolute links, the most common kind, need no call to the resolver.
+        target = href if href.startswith(_ABSOLUTE_SCHEMES) else resolver.resolve(href)
         if target is None:
             continue
         key = (target, " ".join(node.text().split()))
@@ -189,11 +199,15 @@ def links(anchors: list[LexborNode], base: str) -> list[dict[str, str]]:
 
 def attachment_ext(link: dict[str, str]) -> str | None:
     """The file type of a link to a document file, from its URL path or else its text."""
-    path = link["url"].split("#", 1)[0].split("?", 1)[0]
+    path = link["url"]
+    if "?" in path or "#" in path:  # most links have neither: no splitting for them
+        path = path.split("#", 1)[0].split("?", 1)[0]
     for candidate in (path, link["text"]):
-        ext = candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
-        if ext in ATTACHMENT_EXTS:
-            return ext
+        dot = candidate.rfind(".")
+        if dot >= 0:
+            ext = candidate[dot + 1 :].lower()
+            if ext in ATTACHMENT_EXTS:
+                return ext
     return None
 
 
@@ -211,7 +225,7 @@ class _Resolver:
 
     def resolve(self, href: str) -> str | None:
         """The absolute URL, or None when the link cannot be resolved (e.g. `http://[x/`)."""
-        if href.startswith(("http://", "https://")):
+        if href.startswith(_ABSOLUTE_SCHEMES):
             return href
         if href.startswith("//"):
             return f"{self.scheme}:{href}"
@@ -298,11 +312,17 @@ def content_container(tree: LexborHTMLParser, candidates: list[LexborNode]) -> L
 def _container_priority(node: LexborNode) -> int:
     """The best rank any of the node's id, classes or tag has in _CONTAINER_PRIORITY."""
     attrs = node.attributes
-    ranks = [_CONTAINER_PRIORITY.get(f"#{attrs.get('id')}", _NOT_A_CONTAINER)]
-    ranks += [_CONTAINER_PRIORITY.get(f".{cls}", _NOT_A_CONTAINER) for cls in (attrs.get("class") or "").split()]
-    if node.tag == "article":
-        ranks.append(_CONTAINER_PRIORITY["article"])
-    return min(ranks)
+    rank_of = _CONTAINER_PRIORITY.get
+    best = rank_of(f"#{attrs.get('id')}", _NOT_A_CONTAINER)
+    classes = attrs.get("class")
+    if classes:
+        for cls in classes.split():
+            rank = rank_of(f".{cls}", _NOT_A_CONTAINER)
+            if rank < best:
+                best = rank
+    if node.tag_id == _ARTICLE_ID:
+        best = min(best, _CONTAINER_PRIORITY["article"])
+    return best
 
 
 def _paragraph_block(tree: LexborHTMLParser) -> LexborNode | None:
@@ -348,17 +368,29 @@ def metadata_groups(blocks: list[LexborNode]) -> list[Group]:
 
 def _table_pairs(table: LexborNode) -> Pairs:
     """Pairs from each row (label and value cells side by side), or from a header row of labels
-    over a row of values."""
-    rows = [[cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS] for tr in css(table, "tr")]
+    over a row of values.
+
+    The rows are found by walking the table in Python: a small table is walked faster than a CSS
+    query is set up, and the table holds no other table (see ``metadata_groups``)."""
+    rows = [
+        [cell.text() for cell in tr.iter() if cell.tag_id in _CELL_IDS]
+        for tr in table.traverse()
+        if tr.tag_id == _TR_ID
+    ]
+    row_labels = [labels.cell_labels(row) for row in rows]
     pairs: Pairs = []
     i = 0
     while i < len(rows):
-        header_pairs = labels.pairs_in_header_row(rows[i], rows[i + 1]) if i + 1 < len(rows) else None
+        header_pairs = (
+            labels.pairs_in_header_row(rows[i], rows[i + 1], row_labels[i], row_labels[i + 1])
+            if i + 1 < len(rows)
+            else None
+        )
         if header_pairs:
             pairs.extend(header_pairs)
             i += 2
             continue
-        pairs.extend(labels.pairs_in_cells(rows[i]))
+        pairs.extend(labels.pairs_in_cells(rows[i], row_labels[i]))
         i += 1
     return pairs
 
@@ -380,13 +412,10 @@ def linearize(root: LexborNode) -> str:
     """The text under root with "\\n" at block, "\\t" at cell and "\\x1f" at inline openings.
 
     Whitespace-only text nodes are kept: between two links they are the only separator."""
-    out: list[str] = []
-    append = out.append
-    markers, text_id = _OPENING_MARKERS, _TEXT_ID
-    for node in root.traverse(include_text=True):
-        tag_id = node.tag_id
-        if tag_id == text_id:
-            append(node.text_content)
-        else:
-            append(markers.get(tag_id, SEGMENT))
-    return "".join(out)
+    markers, text_id, segment = _OPENING_MARKERS, _TEXT_ID, SEGMENT
+    get_marker = markers.get
+    # One list comprehension: no method call to append for each node.
+    return "".join([
+        node.text_content if (tag_id := node.tag_id) == text_id else get_marker(tag_id, segment)
+        for node in root.traverse(include_text=True)
+    ])

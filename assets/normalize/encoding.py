@@ -45,7 +45,6 @@ _BINARY_MAGIC = (
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _MAGIC_PREFIXES = tuple(magic for magic, _ in _BINARY_MAGIC)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
-_CONTROL_BYTE = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
 # Runs, not single characters: counting run lengths makes a few match objects instead of one each.
 _CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 _SNIFF = 4096
@@ -68,8 +67,7 @@ def binary_reason(body: bytes) -> str | None:
     if body.startswith(_UTF16_BOMS):
         return None
     sample = body[:_SNIFF]
-    if _CONTROL_BYTE.search(sample) is None:  # a text page: one scan, no copy
-        return None
+    # translate() deletes the control bytes in one C loop, several times faster than a regex search.
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > len(sample) // 50:
         return "the body is binary data (NUL and control bytes)"

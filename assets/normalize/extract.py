@@ -28,6 +28,9 @@ _HEAD_META = frozenset(metadata.META_FIELDS) | {"columnname", "sitename"}
 _KEYWORD_SEP = re.compile(r"[,，;；、|\s]+")
 _SENTINELS = (dom.BODY_START, dom.BODY_END, dom.AFTER_TITLE)
 _TITLE_SEPARATORS = "_|｜-—"
+# The last separator: a greedy match backs off from the end once, where max(map(title.rfind, ...))
+# makes five searches.
+_LAST_SEPARATOR = re.compile(f".*[{re.escape(_TITLE_SEPARATORS)}]", re.DOTALL)
 _ALWAYS_A_SUFFIX = "_|｜"  # what follows these is never part of the title; after - and — only site names
 _SUFFIX_LENGTH = range(2, 31)
 _SITE_NAME = re.compile(r"(?:人民政府|政府网|网站|门户|政务网|管委会|管理委员会|委员会|办公室|局|街道|镇|开发区|新区|生态城|政府)$")
@@ -36,6 +39,7 @@ _SITE_NAME_MAX = 16
 _NEAR_TITLE_LINES = 3
 _NEAR_TITLE_MAX = 60
 _SEAL_LINES = 8
+_DIGIT = re.compile(r"\d")  # what the date patterns count as a digit (full-width digits included)
 _SEAL_ORGAN_MAX = 40
 
 
@@ -63,7 +67,7 @@ def extract_page(
         raise ExtractionError(url, reason)
     decoded = decode_html(body, charset)
     warnings = list(decoded.warnings)
-    if not decoded.text.strip():
+    if not decoded.text or decoded.text.isspace():  # what strip() would say, without copying the page
         warnings.append("empty document")
     tree = dom.parse(decoded.text)
 
@@ -149,7 +153,8 @@ def _page_title(title: str, meta: dict[str, tuple[str, str]], column_names: list
     nothing but a site name is left."""
     site_names = {meta.get("sitename", ("", ""))[1], *column_names} - {""}
     while True:
-        cut = max(map(title.rfind, _TITLE_SEPARATORS))
+        last = _LAST_SEPARATOR.match(title)
+        cut = last.end() - 1 if last else -1
         part = title[cut + 1 :].strip()
         if cut <= 0 or len(part) not in _SUFFIX_LENGTH:
             break
@@ -205,7 +210,8 @@ def _layout(tree: LexborHTMLParser, title_text: str | None, has_container: bool)
     inside = False
     start = 0
     for cut, sentinel in sorted((text.find(s), s) for s in _SENTINELS if s in text) + [(len(text), "")]:
-        chunk = [line for line in map(str.strip, text[start:cut].split("\n")) if line]
+        # filter/map run in C: no bytecode for each of the many blank pieces block openings leave.
+        chunk = list(filter(None, map(str.strip, text[start:cut].split("\n"))))
         lines.extend(chunk)
         in_body.extend([inside] * len(chunk))
         if sentinel == dom.AFTER_TITLE:
@@ -222,14 +228,19 @@ def _body_lines(layout: _Layout, line_blocks: list[metadata.Block]) -> list[str]
     """The document text, one paragraph a line: the container minus metadata lines; without a
     container, the lines after the title heading that are neither metadata nor site chrome."""
     metadata_lines = {i for block in line_blocks for i in block.lines}
-    first = 0 if layout.has_container or layout.after_title is None else layout.after_title
+    has_container = layout.has_container
+    first = 0 if has_container or layout.after_title is None else layout.after_title
+    in_body = layout.in_body
     chosen = [
-        layout.lines[i]
-        for i in range(first, len(layout.lines))
-        if i not in metadata_lines and (layout.in_body[i] or not layout.has_container)
+        line
+        for i, line in enumerate(layout.lines[first:], first)
+        if i not in metadata_lines and (in_body[i] or not has_container)
     ]
+    # SEGMENT goes before the split, which would make it a space: inline elements join words.
     lines = [" ".join(line.replace(dom.SEGMENT, "").split()) for line in chosen]
-    return [line for line in lines if line and (layout.has_container or not _CHROME_LINE.search(line))]
+    if has_container:
+        return list(filter(None, lines))
+    return [line for line in lines if line and not _CHROME_LINE.search(line)]
 
 
 def _dates(
@@ -276,7 +287,7 @@ def _date_near_title(layout: _Layout) -> dt.date | None:
     if layout.after_title is None:
         return None
     for line in layout.lines[layout.after_title : layout.after_title + _NEAR_TITLE_LINES]:
-        if len(line) > _NEAR_TITLE_MAX:
+        if len(line) > _NEAR_TITLE_MAX or not _DIGIT.search(line):  # no digit, no date: skip the labels
             continue
         line_tokens = labels.tokens(line)
         if any(token.known for token in line_tokens):
@@ -296,6 +307,8 @@ def _page_mark(layout: _Layout, body_text: str, titles: list[str | None]) -> str
             return mark
     if layout.after_title is not None:
         for line in layout.lines[max(0, layout.after_title - 1) : layout.after_title + _NEAR_TITLE_LINES]:
+            if not validity.names_a_status(line):  # then none of its segments names one either
+                continue
             for segment in line.split(dom.SEGMENT):
                 mark = validity.badge_mark(segment)
                 if mark:

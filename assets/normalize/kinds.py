@@ -31,6 +31,8 @@ _TITLE_CUES = (
     (re.compile(r"公开指南"), "公开指南"),
     (re.compile(r"公开.{0,8}(?:制度|规定)"), "公开制度"),
 )
+# A word every title cue contains: most titles need one search, not one per cue.
+_ANY_TITLE_CUE = re.compile(r"应急预案|年度报告|工作年报|规范性文件|公开")
 _QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
 _LAW = re.compile(r"^中华人民共和国|条例$|^宪法$")
 _ORIGINAL_LINK_WORDS = ("原文", "政策文件", "相关文件", "文件链接", "原件")
@@ -49,9 +51,10 @@ def doc_kind(title: str, doc_number: str | None, column_kind: str | None, column
             return kind
     if doc_number and _NORMATIVE_NUMBER.search(doc_number):
         return "规范性文件"
-    for pattern, kind in _TITLE_CUES:
-        if pattern.search(title):
-            return kind
+    if _ANY_TITLE_CUE.search(title):
+        for pattern, kind in _TITLE_CUES:
+            if pattern.search(title):
+                return kind
     return "其他"
 
 

@@ -44,8 +44,12 @@ EMPTY_VALUES = frozenset({"无", "暂无", "-", "--", "—", "/", "空", "null",
 _LABEL_INITIALS = frozenset(label[0] for label in LABEL_FIELD) | {"【", "["}
 # Last characters of known labels: padding never splits them off, so text with none holds no label.
 _LABEL_FINALS = "".join(sorted({label[-1] for label in LABEL_FIELD}))
-# Any known label, as it reads once whitespace is removed (which is how labels are normalized).
-_KNOWN_LABEL = re.compile("|".join(sorted(map(re.escape, LABEL_FIELD), key=len, reverse=True)))
+# Any known label, with whitespace allowed between its characters: the label as it reads once
+# whitespace is removed (which is how labels are normalized), found without removing it first.
+# \s and str.split() agree on what whitespace is (both use str.isspace).
+_KNOWN_LABEL = re.compile(
+    "|".join(r"\s*".join(map(re.escape, label)) for label in sorted(LABEL_FIELD, key=len, reverse=True))
+)
 
 _LABEL_CHARS = r"[\u4e00-\u9fff]"
 _PAD = r"[ \t\xa0\u3000\u2002\u2003]"
@@ -127,7 +131,12 @@ def may_start_with_label(line: str) -> bool:
     head = line[: _LABEL_REACH + 8]
     if ("：" in head or ":" in head) and _LEADING_LABEL.match(head):
         return True
-    first = _SEGMENTS.split(head.lstrip(" \x1f\t"), 1)[0].strip()
+    rest = head.lstrip(" \x1f\t")
+    # A first character that is no whitespace is the first character of the first segment too:
+    # most lines are ruled out by it without splitting off that segment.
+    if rest and not rest[0].isspace() and rest[0] not in _LABEL_INITIALS:
+        return False
+    first = _SEGMENTS.split(rest, 1)[0].strip()
     return bool(first) and first[0] in _LABEL_INITIALS and normalize_label(first) in LABEL_FIELD
 
 
@@ -223,8 +232,9 @@ def may_hold_labels(text: str) -> bool:
 
     A normalized label is a piece of the text with its whitespace removed (padding may split it,
     nothing else), so every known label the text holds is a substring of the text without
-    whitespace; one regex search of that is much cheaper than finding the labels."""
-    return _KNOWN_LABEL.search("".join(text.split())) is not None
+    whitespace; one regex search for the labels with whitespace allowed inside them answers that
+    without building the text without whitespace, and is much cheaper than finding the labels."""
+    return _KNOWN_LABEL.search(text) is not None
 
 
 def pairs_in_line(line: str, line_tokens: list[Token]) -> list[tuple[str, str]]:
@@ -261,18 +271,27 @@ def label_only(text: str) -> str | None:
     return label if ends_with_colon and _label_start(stripped, len(stripped) - 1) == 0 else None
 
 
-def pairs_in_cells(cells: list[str]) -> list[tuple[str, str]]:
+def cell_labels(cells: list[str]) -> list[str | None]:
+    """label_only() of each cell: computed once per cell, then shared by the row readers below
+    (a table row is read as a header row, as a row of pairs, and as the cell after a label)."""
+    return [label_only(cell) for cell in cells]
+
+
+def pairs_in_cells(cells: list[str], labels_of_cells: list[str | None] | None = None) -> list[tuple[str, str]]:
     """Pairs from a row of cells: label cell then value cell (2- and 4-column tables, dt/dd), or
-    cells that carry "label：value" themselves. Long cells are content, not metadata."""
+    cells that carry "label：value" themselves. Long cells are content, not metadata.
+    ``labels_of_cells`` is ``cell_labels(cells)`` when the caller has it."""
+    if labels_of_cells is None:
+        labels_of_cells = cell_labels(cells)
     pairs: list[tuple[str, str]] = []
+    count = len(cells)
     i = 0
-    while i < len(cells):
+    while i < count:
         text = cells[i]
-        label = label_only(text) if len(text) <= _MAX_LABEL_CELL else None
+        label = labels_of_cells[i] if len(text) <= _MAX_LABEL_CELL else None
         if label is not None:
-            following = cells[i + 1] if i + 1 < len(cells) else None
-            if following is not None and not _is_label_cell(following):
-                pairs.append((label, clean_value(following)))
+            if i + 1 < count and not _is_label_cell(cells[i + 1], labels_of_cells[i + 1]):
+                pairs.append((label, clean_value(cells[i + 1])))
                 i += 2
                 continue
             pairs.append((label, ""))
@@ -284,22 +303,18 @@ def pairs_in_cells(cells: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def pairs_in_header_row(header: list[str], values: list[str]) -> list[tuple[str, str]] | None:
-    """Pairs from a header row of labels over a row of values, or None if the rows are not that."""
-    if len(header) < 2 or len(header) != len(values):
+def pairs_in_header_row(
+    header: list[str], values: list[str], header_labels: list[str | None], value_labels: list[str | None]
+) -> list[tuple[str, str]] | None:
+    """Pairs from a header row of labels over a row of values, or None if the rows are not that.
+    ``header_labels`` and ``value_labels`` are the rows' ``cell_labels``."""
+    if len(header) < 2 or len(header) != len(values) or None in header_labels:
         return None
-    labels = []
-    for cell in header:  # most rows are label, value, ...: stop at the first cell that is no label
-        label = label_only(cell)
-        if label is None:
-            return None
-        labels.append(label)
-    if any(_is_label_cell(cell) for cell in values):
+    if any(_is_label_cell(cell, label) for cell, label in zip(values, value_labels)):
         return None
-    return [(label, clean_value(value)) for label, value in zip(labels, values)]
+    return [(label, clean_value(value)) for label, value in zip(header_labels, values)]
 
 
-def _is_label_cell(text: str) -> bool:
-    """A cell that starts a pair rather than completing one."""
-    return label_only(text) is not None or starts_with_label(text, tokens(text))
-
+def _is_label_cell(text: str, label: str | None) -> bool:
+    """A cell that starts a pair rather than completing one (``label`` is its label_only())."""
+    return label is not None or starts_with_label(text, tokens(text))

@@ -42,9 +42,14 @@ class Pair(NamedTuple):
     rank: int
 
 
+_tuple_new = tuple.__new__
+_UNKNOWN = (None, 99)
+
+
 def make_pair(label: str, value: str) -> Pair:
-    field_name, rank = labels.LABEL_FIELD.get(label, (None, 99))
-    return Pair(label, value, field_name, rank)
+    field_name, rank = labels.LABEL_FIELD.get(label, _UNKNOWN)
+    # tuple.__new__ directly: a NamedTuple's own __new__ is a Python function, one more call.
+    return _tuple_new(Pair, (label, value, field_name, rank))
 
 
 @dataclass
@@ -91,18 +96,20 @@ def line_blocks(lines: list[str], in_body: list[bool], heading_line: int | None)
     where label and value are sibling blocks."""
     blocks: list[Block] = []
     current: Block | None = None
+    may_start_with_label, may_hold_labels = labels.may_start_with_label, labels.may_hold_labels
+    count = len(lines)
     i = 0
-    while i < len(lines):
+    while i < count:
         line, body = lines[i], in_body[i]
         # Lines with unknown labels only (浏览次数：12) may continue a run but never start one:
         # that is most of the site chrome (主办单位：…, 网站标识码：…). So outside a run, a line
-        # that cannot hold a known label need not be read at all.
-        if (body and not labels.may_start_with_label(line)) or (
-            current is None and not labels.may_hold_labels(line)
-        ):
-            line_tokens = []
-        else:
-            line_tokens = labels.tokens(line)
+        # that cannot hold a known label need not be read at all: it ends the run, as a line
+        # without labels does.
+        if (body and not may_start_with_label(line)) or (current is None and not may_hold_labels(line)):
+            current = None
+            i += 1
+            continue
+        line_tokens = labels.tokens(line)
         opens = line_tokens and (current is not None or any(token.known for token in line_tokens))
         pairs = labels.pairs_in_line(line, line_tokens) if opens else []
         if not pairs or not labels.carries_metadata(line_tokens, pairs) or (
@@ -152,21 +159,23 @@ def merge(blocks: list[Block], meta: Block) -> Merged:
     ordered = sorted(blocks, key=lambda b: (-b.density, not b.structural, b.order)) + [meta]
     values: dict[str, str] = {}
     used: dict[str, Pair] = {}
+    empty = labels.EMPTY_VALUES
     for block in ordered:
         best_here: dict[str, Pair] = {}
         for pair in block.pairs:
-            name = pair.field
-            if name is None or name in used or not pair.value or pair.value in labels.EMPTY_VALUES:
+            _, value, name, rank = pair  # unpacked once: NamedTuple fields are slow to read
+            if name is None or name in used or not value or value in empty:
                 continue
-            if name not in best_here or pair.rank < best_here[name].rank:
+            held = best_here.get(name)
+            if held is None or rank < held.rank:
                 best_here[name] = pair
         for name, pair in best_here.items():
             values[name], used[name] = pair.value, pair
     raw_labels: dict[str, str] = {}
     for block in ordered:
         if block.density >= 2:
-            for pair in block.pairs:
-                raw_labels.setdefault(pair.label, pair.value)
+            for label, value, _, _ in block.pairs:
+                raw_labels.setdefault(label, value)
     for pair in used.values():
         raw_labels.setdefault(pair.label, pair.value)
     return Merged(values, used, raw_labels)
