@@ -226,6 +226,7 @@ KILLED_NORMALIZE = textwrap.dedent("""
 
     def stage_then_hang(con, name, unit_ids, rows):
         staged = stage(con, name, unit_ids, rows)
+        staged.settle()  # the segment's files are on disk, the transaction not committed
         calls["resources"] += 1
         if calls["resources"] == int(kill_batch):  # units and columns replaced, segment written, not committed
             print("mid-write", flush=True)

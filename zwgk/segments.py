@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,10 @@ TARGET_ROWS = 100_000  # compaction fills a new segment with carried rows up to 
 SMALL_FILE_ROWS = 25_000  # a file with fewer current rows is small; bigger batches are split in files this big
 MAX_SMALL_FILES = 16  # beyond this many small files, a write merges the smallest into its segment
 WRITE_THREADS = min(4, os.cpu_count() or 1)  # pyarrow encodes one file per thread, without the GIL
+
+_writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="zwgk-segment-write")
+_deleter = ThreadPoolExecutor(1, thread_name_prefix="zwgk-segment-gc")
+_pending_deletions: list = []
 
 _MANIFEST_DDL = f"""CREATE TABLE IF NOT EXISTS {MANIFEST} (
     table_name VARCHAR NOT NULL,
@@ -70,9 +74,9 @@ def setup(con: duckdb.DuckDBPyConnection) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         schema_changed = _write_schema_file(directory, table)
         if _is_base_table(con, table):
-            _migrate(con, table)
+            _migrate(con, table, directory)
         elif schema_changed or not _view_points_at(con, table, directory):
-            con.execute(_view_sql(con, table, directory))
+            con.execute(_view_sql(table, directory))
 
 
 def attach_read_only(con: duckdb.DuckDBPyConnection) -> None:
@@ -83,25 +87,37 @@ def attach_read_only(con: duckdb.DuckDBPyConnection) -> None:
     for table in schemas.segmented_tables():
         directory = segment_dir(con, table)
         if not _view_points_at(con, table, directory):
-            con.execute(_view_sql(con, table, directory, temporary=True))
+            con.execute(_view_sql(table, directory, temporary=True))
 
 
 @dataclass
 class StagedSegment:
-    """A segment written but not yet committed: `discard()` it if the transaction rolls back."""
+    """A segment being written for an open transaction. `settle()` it before COMMIT (the files
+    are then durable), or `discard()` it when the transaction rolls back."""
     table: str
+    directory: Path
     paths: list[Path]
+    writes: list[Future]
+
+    def settle(self) -> None:
+        for write in self.writes:
+            write.result()  # raises what the write raised
+        if self.writes:
+            _fsync(self.directory)  # the new names survive a power cut, too
 
     def discard(self) -> None:
+        wait(self.writes)
         for path in self.paths:
             path.unlink(missing_ok=True)
+            path.with_suffix(".parquet.tmp").unlink(missing_ok=True)
 
 
 def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows: pa.Table) -> StagedSegment:
-    """Replace the rows of `unit_ids` by `rows`: write a new segment, update manifest and view.
+    """Replace the rows of `unit_ids` by `rows` in the manifest, and start writing their segment.
 
-    Call inside a transaction; after COMMIT call `collect_garbage`, after ROLLBACK `discard()`.
-    A big segment is written as several files in parallel, each unit's rows in one of them.
+    Call inside a transaction, then `commit` (or ROLLBACK and `discard()`). The files are written
+    in background threads, several in parallel for a big segment (each unit's rows in one file),
+    while the transaction goes on with its other statements.
     """
     directory = segment_dir(con, table)
     rows = schemas.conform(table, rows)
@@ -112,59 +128,86 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows:
     carried_units = _units_to_carry(con, table, directory, replaced, rows.num_rows)
     if carried_units:
         rows = pa.concat_tables([rows, _read_units(con, table, directory, carried_units)])
-    staged = StagedSegment(table, [])
+    parts = _parts(rows)
+    staged = StagedSegment(table, directory, [directory / f"{uuid.uuid4().hex}.parquet" for _ in parts], [])
+    staged.writes = [_writers.submit(_write, path, table, part) for path, (part, _) in zip(staged.paths, parts)]
     try:
-        written = _write_parts(directory, table, rows)
-        staged.paths = [path for path, _ in written]
         changed = sorted(replaced | set(carried_units))
         con.register("_changed_units", pa.table({"unit_id": pa.array(changed, pa.string())}))
         con.execute(f"DELETE FROM {MANIFEST} WHERE table_name = ? AND unit_id IN (SELECT unit_id FROM _changed_units)",
                     [table])
         con.unregister("_changed_units")
-        for path, counts in written:
+        for path, (_, counts) in zip(staged.paths, parts):
             con.register("_new_files", pa.table({
                 "table_name": pa.array([table] * counts.num_rows, pa.string()),
                 "unit_id": counts["unit_id"], "file": pa.array([path.name] * counts.num_rows, pa.string()),
                 "rows": counts["rows"]}))
             con.execute(f"INSERT INTO {MANIFEST} BY NAME SELECT * FROM _new_files")
             con.unregister("_new_files")
-        con.execute(_view_sql(con, table, directory))
     except BaseException:
         staged.discard()
         raise
     return staged
 
 
+def commit(con: duckdb.DuckDBPyConnection, staged: list[StagedSegment]) -> None:
+    """COMMIT the open transaction once its segments are durable; then delete superseded files.
+
+    On an error the transaction is still open (or already rolled back by DuckDB): the caller
+    rolls back and discards the segments."""
+    for segment in staged:
+        segment.settle()
+    con.execute("COMMIT")
+    for segment in staged:
+        collect_garbage(con, segment.table, segment.directory)
+
+
 def replace(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows: pa.Table, *,
             first: str | None = None) -> None:
-    """`stage` in a transaction of its own (after the SQL `first`, if given), then collect garbage."""
+    """`stage` and `commit` in a transaction of its own, after the SQL `first` if given."""
     con.execute("BEGIN TRANSACTION")
+    staged: list[StagedSegment] = []
     try:
         if first:
             con.execute(first)
-        staged = stage(con, table, unit_ids, rows)
-    except Exception:
-        con.execute("ROLLBACK")
+        staged.append(stage(con, table, unit_ids, rows))
+        commit(con, staged)
+    except BaseException:
+        roll_back(con, staged)
         raise
+
+
+def roll_back(con: duckdb.DuckDBPyConnection, staged: list[StagedSegment]) -> None:
+    """ROLLBACK the open transaction and delete the segments it was writing."""
     try:
-        con.execute("COMMIT")
-    except Exception:
-        staged.discard()
-        raise
-    collect_garbage(con, table)
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # a failed COMMIT has rolled back already
+    for segment in staged:
+        segment.discard()
 
 
-def collect_garbage(con: duckdb.DuckDBPyConnection, table: str) -> int:
+def collect_garbage(con: duckdb.DuckDBPyConnection, table: str, directory: Path | None = None) -> int:
     """Delete the table's files that the (committed) manifest no longer names; returns how many."""
-    directory = segment_dir(con, table)
+    directory = directory or segment_dir(con, table)
     referenced = {f for (f,) in con.execute(f"SELECT DISTINCT file FROM {MANIFEST} WHERE table_name = ?",
                                             [table]).fetchall()}
-    removed = 0
+    garbage = []
     for path in directory.iterdir():
-        if path.name != SCHEMA_FILE and path.name not in referenced:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+        if path.name == SCHEMA_FILE or path.name in referenced:
+            continue
+        if path.suffix == ".parquet":  # out of the view's sight at once: it lists *.parquet
+            path = path.rename(path.with_suffix(".parquet.gone"))
+        garbage.append(path)
+    # Freeing a big file takes the file system milliseconds: done while the next batch is encoded.
+    _pending_deletions.append(_deleter.submit(lambda: [path.unlink(missing_ok=True) for path in garbage]))
+    return len(garbage)
+
+
+def finish_deletions() -> None:
+    """Wait until the files `collect_garbage` dropped are gone (the warehouse does on close)."""
+    while _pending_deletions:
+        _pending_deletions.pop().result()
 
 
 def read_units(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str]) -> pa.Table:
@@ -233,22 +276,16 @@ def _units_to_carry(con, table: str, directory: Path, replaced: set[str], new_ro
     return carried
 
 
-def _write_parts(directory: Path, table: str, rows: pa.Table) -> list[tuple[Path, pa.Table]]:
-    """Write `rows` as one file per part, in parallel; returns each file with its row count per unit."""
+def _parts(rows: pa.Table) -> list[tuple[pa.Table, pa.Table]]:
+    """The files to write `rows` as: one per writer thread for a big segment, each with whole
+    units; with each part, its row count per unit."""
     if not rows.num_rows:
         return []
     runs = _unit_runs(rows)
     if runs is None:  # a unit's rows are not contiguous
         rows = rows.sort_by("unit_id")
         runs = _unit_runs(rows)
-    parts = _split(rows, runs, min(WRITE_THREADS, max(1, rows.num_rows // SMALL_FILE_ROWS)))
-    paths = [directory / f"{uuid.uuid4().hex}.parquet" for _ in parts]
-    if len(parts) == 1:
-        _write(paths[0], table, parts[0][0])
-    else:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            list(pool.map(lambda job: _write(job[0], table, job[1][0]), zip(paths, parts)))
-    return [(path, counts) for path, (_, counts) in zip(paths, parts)]
+    return _split(rows, runs, min(WRITE_THREADS, max(1, rows.num_rows // SMALL_FILE_ROWS)))
 
 
 def _unit_runs(rows: pa.Table) -> pa.Table | None:
@@ -286,9 +323,16 @@ def _write(path: Path, table: str, rows: pa.Table) -> None:
     compression = {name: "none" if name in spec.storage.uncompressed else "snappy" for name in spec.field_names}
     pq.write_table(rows, tmp, compression=compression, use_dictionary=list(spec.storage.dictionary),
                    write_statistics=list(spec.storage.statistics))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
+    _fsync(tmp)
     os.replace(tmp, path)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_schema_file(directory: Path, table: str) -> bool:
@@ -308,18 +352,19 @@ def _is_base_table(con, table: str) -> bool:
                             [table]).fetchall()[0][0])
 
 
-def _migrate(con, table: str) -> None:
+def _migrate(con, table: str, directory: Path) -> None:
     """Move a warehouse's DuckDB table (written before segments existed) into segments."""
     rows = con.sql(f'SELECT * FROM "{table}"').to_arrow_table()
-    replace(con, table, sorted(set(rows["unit_id"].to_pylist())), rows, first=f'DROP TABLE "{table}"')
+    replace(con, table, sorted(set(rows["unit_id"].to_pylist())), rows,
+            first=f'DROP TABLE "{table}"; {_view_sql(table, directory)}')
 
 
-def _view_sql(con, table: str, directory: Path, temporary: bool = False) -> str:
-    files = [directory / f for (f,) in con.execute(
-        f"SELECT DISTINCT file FROM {MANIFEST} WHERE table_name = ? ORDER BY file", [table]).fetchall()]
+def _view_sql(table: str, directory: Path, temporary: bool = False) -> str:
+    """The view: every segment file in the directory (listed when queried, so writes need not
+    touch the view), each row kept only if the manifest names its file for its unit."""
     prefix = str(directory) + os.sep
     return (f'CREATE OR REPLACE {"TEMP " if temporary else ""}VIEW "{table}" AS '
-            f"SELECT {_columns(table)} FROM read_parquet({_sql_list([directory / SCHEMA_FILE, *files])}, "
+            f"SELECT {_columns(table)} FROM read_parquet({_sql_string(prefix + '*.parquet')}, "
             "union_by_name = true, filename = true) AS r "
             f"WHERE (r.filename, r.unit_id) IN (SELECT {_sql_string(prefix)} || file, unit_id FROM {MANIFEST} "
             f"WHERE table_name = {_sql_string(table)})")
@@ -327,7 +372,7 @@ def _view_sql(con, table: str, directory: Path, temporary: bool = False) -> str:
 
 def _view_points_at(con, table: str, directory: Path) -> bool:
     found = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT temporary", [table]).fetchall()
-    return bool(found) and _sql_string(str(directory / SCHEMA_FILE)) in found[0][0]
+    return bool(found) and _sql_string(str(directory) + os.sep + "*.parquet") in found[0][0]
 
 
 def _columns(table: str) -> str:

@@ -70,6 +70,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
         yield con
     finally:
         con.close()
+        segments.finish_deletions()
 
 
 def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:

@@ -35,7 +35,8 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
-        for name in UNIT_TABLES:
+        # Segmented tables first: their files are written in the background meanwhile.
+        for name in sorted(UNIT_TABLES, key=lambda name: name not in SEGMENTED):
             parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
             if name in SEGMENTED:
                 rows = pa.concat_tables(parts) if parts else schemas.arrow_schema(name).empty_table()
@@ -55,14 +56,10 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
                 FROM new_hosts) WHERE rank = 1""")
             con.unregister("new_hosts")
         con.unregister("replaced_units")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        for segment in staged:
-            segment.discard()
+        segments.commit(con, staged)
+    except BaseException:
+        segments.roll_back(con, staged)
         raise
-    for segment in staged:
-        segments.collect_garbage(con, segment.table)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
