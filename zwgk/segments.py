@@ -1,18 +1,19 @@
 """Parquet segments: how the warehouse keeps its big per-unit tables (today: `resources`).
 
-DuckDB appends wide, text-heavy rows at 50-150k rows/s on our 2-core machines; pyarrow writes
-the same rows to Parquet about ten times faster (bench/bench_load.py). So a segmented table is a directory of
-write-once Parquet files next to the warehouse file, a manifest table (`segment_files`) naming the
-file that holds each unit's current rows, and a view with the table's name that reads exactly
-those rows. Readers only ever see the view. The layout follows DuckLake: catalog in DuckDB, data
-in Parquet.
+DuckDB appends wide, text-heavy rows at 30-150k rows/s on our 2-core machines; pyarrow writes the
+same rows to Parquet about ten times faster (bench/bench_load.py). So a segmented table is a
+directory of write-once Parquet files next to the warehouse file, a manifest table
+(`segment_files`) naming the file that holds each unit's current rows, and a view with the
+table's name that reads exactly those rows. Readers only ever see the view. The layout follows
+DuckLake: catalog in DuckDB, data in Parquet.
 
-A write is atomic per batch of units: the new file is written and renamed first, then the
-manifest and the view change inside the caller's DuckDB transaction. A crash before the commit
-leaves an unreferenced file (deleted by the next write) and the previous rows intact. Files never
-change once written. When most of a file's rows are superseded, or there are too many small
-files, their remaining units are carried into the next segment written (compaction); a file
-nothing refers to is deleted.
+A write is atomic per batch of units: the manifest changes inside the caller's DuckDB
+transaction while the new files are written in background threads, and COMMIT waits until they
+are durable. A crash before the commit leaves unreferenced files (deleted by the next write) and
+the previous rows intact. Files never change once written. When most of a file's rows are
+superseded, or there are too many small files, their remaining units are carried into the next
+segment written (compaction); a file nothing refers to is renamed out of the view's sight and
+deleted.
 
 Every write happens while the writer holds the warehouse's DuckDB write lock, so no other process
 reads or writes the directory meanwhile.
@@ -188,7 +189,9 @@ def roll_back(con: duckdb.DuckDBPyConnection, staged: list[StagedSegment]) -> No
 
 
 def collect_garbage(con: duckdb.DuckDBPyConnection, table: str, directory: Path | None = None) -> int:
-    """Delete the table's files that the (committed) manifest no longer names; returns how many."""
+    """Delete the table's files that the (committed) manifest no longer names; returns how many.
+
+    They leave the view's sight at once; the space is freed in the background (`finish_deletions`)."""
     directory = directory or segment_dir(con, table)
     referenced = {f for (f,) in con.execute(f"SELECT DISTINCT file FROM {MANIFEST} WHERE table_name = ?",
                                             [table]).fetchall()}
