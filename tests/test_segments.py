@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -127,3 +130,28 @@ def test_a_big_batch_is_written_as_parallel_files_each_holding_whole_units(tmp_p
     segment_dir = db.parent / "w.segments" / "resources"
     for file, _, rows in by_file:
         assert pq.read_metadata(segment_dir / file).num_rows == rows
+
+
+def test_a_forked_worker_writes_segments(tmp_path):
+    """Celery's prefork workers fork after the parent used the writer threads: the child gets its own."""
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        load_table(con, "resources", resources("a", 3))
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports by its exit status
+        try:
+            with connect(db) as con:
+                load_table(con, "resources", resources("b", 2))
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    deadline = time.monotonic() + 60
+    while (finished := os.waitpid(child, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked writer hung (it waited for threads that only exist in its parent)")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(finished[1]) == 0
+    with connect(db, read_only=True) as con:
+        assert counts(con) == {"a": 3, "b": 2}

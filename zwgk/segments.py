@@ -41,9 +41,23 @@ SMALL_FILE_ROWS = 25_000  # a file with fewer current rows is small; bigger batc
 MAX_SMALL_FILES = 16  # beyond this many small files, a write merges the smallest into its segment
 WRITE_THREADS = min(4, os.cpu_count() or 1)  # pyarrow encodes one file per thread, without the GIL
 
-_writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="zwgk-segment-write")
-_deleter = ThreadPoolExecutor(1, thread_name_prefix="zwgk-segment-gc")
-_pending_deletions: list = []
+_pools: dict[str, ThreadPoolExecutor] = {}
+_pending_deletions: list[Future] = []
+
+
+def _pool(name: str, workers: int) -> ThreadPoolExecutor:
+    if name not in _pools:
+        _pools[name] = ThreadPoolExecutor(workers, thread_name_prefix=f"zwgk-segment-{name}")
+    return _pools[name]
+
+
+def _forget_pools_in_child() -> None:
+    # A forked child (Celery prefork, multiprocessing) has none of its parent's threads.
+    _pools.clear()
+    _pending_deletions.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 _MANIFEST_DDL = f"""CREATE TABLE IF NOT EXISTS {MANIFEST} (
     table_name VARCHAR NOT NULL,
@@ -131,7 +145,8 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows:
         rows = pa.concat_tables([rows, _read_units(con, table, directory, carried_units)])
     parts = _parts(rows)
     staged = StagedSegment(table, directory, [directory / f"{uuid.uuid4().hex}.parquet" for _ in parts], [])
-    staged.writes = [_writers.submit(_write, path, table, part) for path, (part, _) in zip(staged.paths, parts)]
+    writers = _pool("write", WRITE_THREADS)
+    staged.writes = [writers.submit(_write, path, table, part) for path, (part, _) in zip(staged.paths, parts)]
     try:
         changed = sorted(replaced | set(carried_units))
         con.register("_changed_units", pa.table({"unit_id": pa.array(changed, pa.string())}))
@@ -203,7 +218,7 @@ def collect_garbage(con: duckdb.DuckDBPyConnection, table: str, directory: Path 
             path = path.rename(path.with_suffix(".parquet.gone"))
         garbage.append(path)
     # Freeing a big file takes the file system milliseconds: done while the next batch is encoded.
-    _pending_deletions.append(_deleter.submit(lambda: [path.unlink(missing_ok=True) for path in garbage]))
+    _pending_deletions.append(_pool("gc", 1).submit(lambda: [path.unlink(missing_ok=True) for path in garbage]))
     return len(garbage)
 
 
