@@ -76,21 +76,28 @@ def interpreted_title(title: str, body_text: str) -> str | None:
 def interpreted_link(links: list[dict[str, str]], doc_title: str | None, page_url: str) -> str | None:
     """The link most likely to be the interpreted document: its text resembles the document's
     name (the link usually carries the full "关于印发…的通知" title), or says 原文 / 相关文件."""
+    # The name's bigrams once, not once per link: a 解读 page carries a whole site's navigation.
+    bigrams = _bigrams(doc_title) if doc_title else set()
     best_score, best_url = 0.0, None
     for link in links:
-        if link["url"] == page_url or not link["text"]:
+        text = link["text"]
+        if link["url"] == page_url or not text:
             continue
-        score = _similarity(doc_title, link["text"]) if doc_title else 0.0
-        if any(word == link["text"].strip("：: ") or link["text"].startswith(word) for word in _ORIGINAL_LINK_WORDS):
+        score = _similarity(bigrams, text)
+        if text.startswith(_ORIGINAL_LINK_WORDS) or text.strip("：: ") in _ORIGINAL_LINK_WORDS:
             score = max(score, _MIN_SIMILARITY)
         if score > best_score:
             best_score, best_url = score, link["url"]
     return best_url if best_score >= _MIN_SIMILARITY else None
 
 
-def _similarity(name: str, text: str) -> float:
-    """Share of the name's character bigrams found in the text: robust to 关于印发…的通知 wrappers."""
-    bigrams = {name[i : i + 2] for i in range(len(name) - 1)}
+def _bigrams(name: str) -> set[str]:
+    return {name[i : i + 2] for i in range(len(name) - 1)}
+
+
+def _similarity(bigrams: set[str], text: str) -> float:
+    """Share of the name's character bigrams (``_bigrams``) found in the text: robust to
+    关于印发…的通知 wrappers."""
     if not bigrams:
         return 0.0
     return sum(1 for bigram in bigrams if bigram in text) / len(bigrams)
