@@ -44,12 +44,31 @@ EMPTY_VALUES = frozenset({"无", "暂无", "-", "--", "—", "/", "空", "null",
 _LABEL_INITIALS = frozenset(label[0] for label in LABEL_FIELD) | {"【", "["}
 # Last characters of known labels: padding never splits them off, so text with none holds no label.
 _LABEL_FINALS = "".join(sorted({label[-1] for label in LABEL_FIELD}))
-# Any known label, with whitespace allowed between its characters: the label as it reads once
-# whitespace is removed (which is how labels are normalized), found without removing it first.
-# \s and str.split() agree on what whitespace is (both use str.isspace).
-_KNOWN_LABEL = re.compile(
-    "|".join(r"\s*".join(map(re.escape, label)) for label in sorted(LABEL_FIELD, key=len, reverse=True))
+
+
+def _label_trie(words: list[str]) -> str:
+    """A regex for any of the words, whitespace allowed between their characters, with words that
+    share a first character in one branch: sre tries the branches of an alternation one by one,
+    at every position whose character may start one. Only whether it matches is meant: a word
+    that ends where a longer one goes on stands for both."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches = [
+        re.escape(first) if "" in rests else re.escape(first) + r"\s*" + _label_trie(rests)
+        for first, rests in by_first.items()
+    ]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+# Whether text holds any known label, with whitespace allowed between its characters: the label
+# as it reads once whitespace is removed (which is how labels are normalized), found without
+# removing it first. \s and str.split() agree on what whitespace is (both use str.isspace).
+# A label holding a shorter one (发布日期 holds 日期) adds nothing to that question: left out.
+_SHORTEST_LABELS = sorted(
+    label for label in LABEL_FIELD if not any(other != label and other in label for other in LABEL_FIELD)
 )
+_KNOWN_LABEL = re.compile(_label_trie(_SHORTEST_LABELS))
 
 _LABEL_CHARS = r"[\u4e00-\u9fff]"
 _PAD = r"[ \t\xa0\u3000\u2002\u2003]"
