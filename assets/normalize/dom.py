@@ -83,6 +83,8 @@ _HEAD_IDS, _ = _tag_ids(["head", "meta", "base", "title"])
 _A_IDS, _ = _tag_ids(["a"])
 _HEAD_ELEMENT_IDS = _HEAD_IDS - _tag_ids(["head"])[0]
 (_HEAD_ID,) = _HEAD_IDS - _HEAD_ELEMENT_IDS
+(_TITLE_ID,) = _tag_ids(["title"])[0]
+(_BASE_ID,) = _tag_ids(["base"])[0]
 (_A_ID,) = _A_IDS
 _HEADING_IDS, _ = _tag_ids(["h1", "h2", "h3"])
 (_TR_ID,) = _tag_ids(["tr"])[0]
@@ -160,9 +162,10 @@ def read_head(head_nodes: list[LexborNode], url: str, wanted_meta: frozenset[str
     base, title = url, ""
     for node in head_nodes:
         attrs = node.attrs
-        if node.tag == "title":
+        tag_id = node.tag_id  # an int: no tag name string built for each <meta>
+        if tag_id == _TITLE_ID:
             title = title or " ".join(node.text().split())
-        elif node.tag == "base":
+        elif tag_id == _BASE_ID:
             href = (attrs["href"] or "").strip()
             base = _join(url, href) or url if href and base == url else base
         else:
@@ -412,10 +415,10 @@ def linearize(root: LexborNode) -> str:
     """The text under root with "\\n" at block, "\\t" at cell and "\\x1f" at inline openings.
 
     Whitespace-only text nodes are kept: between two links they are the only separator."""
-    markers, text_id, segment = _OPENING_MARKERS, _TEXT_ID, SEGMENT
-    get_marker = markers.get
-    # One list comprehension: no method call to append for each node.
+    get_marker, segment = _OPENING_MARKERS.get, SEGMENT
+    # One list comprehension: no method call to append for each node. is_text_node reads the node
+    # type without building the tag id a text node does not need (text nodes are the _TEXT_ID ones).
     return "".join([
-        node.text_content if (tag_id := node.tag_id) == text_id else get_marker(tag_id, segment)
+        node.text_content if node.is_text_node else get_marker(node.tag_id, segment)
         for node in root.traverse(include_text=True)
     ])

@@ -209,7 +209,9 @@ def _layout(tree: LexborHTMLParser, title_text: str | None, has_container: bool)
     after_title = None
     inside = False
     start = 0
-    for cut, sentinel in sorted((text.find(s), s) for s in _SENTINELS if s in text) + [(len(text), "")]:
+    # One find() for each sentinel tells whether and where it is (no `in` test first).
+    cuts = sorted([(cut, s) for s in _SENTINELS if (cut := text.find(s)) >= 0])
+    for cut, sentinel in cuts + [(len(text), "")]:
         # filter/map run in C: no bytecode for each of the many blank pieces block openings leave.
         chunk = list(filter(None, map(str.strip, text[start:cut].split("\n"))))
         lines.extend(chunk)
