@@ -130,7 +130,7 @@ class StagedSegment:
 def stage(con: duckdb.DuckDBPyConnection, table: str, unit_ids: list[str], rows: pa.Table) -> StagedSegment:
     """Replace the rows of `unit_ids` by `rows` in the manifest, and start writing their segment.
 
-    Call inside a transaction, then `commit` (or ROLLBACK and `discard()`). The files are written
+    Call inside a transaction, then `commit` (or `roll_back` on an error). The files are written
     in background threads, several in parallel for a big segment (each unit's rows in one file),
     while the transaction goes on with its other statements.
     """
