@@ -167,7 +167,7 @@ def main() -> None:
             for label, sql in READS.items():
                 view, table = best_of(con, sql.format(t="resources")), best_of(con, sql.format(t="native"))
                 print(f"read {label:34s} view {view * 1000:7.1f} ms, native table {table * 1000:7.1f} ms")
-        segment_bytes = sum(p.stat().st_size for p in warehouse.with_name("bench.segments").rglob("*"))
+        segment_bytes = sum(p.stat().st_size for p in segments.segments_root(warehouse).rglob("*"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"segments {segment_bytes / 1e6:,.0f} MB in {files} files; "
           f"peak RSS {peak:,.0f} MB (includes the {rows:,} rows built in memory)")

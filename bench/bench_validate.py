@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import schemas  # noqa: E402
-from zwgk import warehouse  # noqa: E402
+from zwgk import segments, warehouse  # noqa: E402
 from sample_portal import content  # noqa: E402
 
 AS_OF = date(2021, 3, 1)
@@ -353,7 +353,7 @@ def main() -> None:
             db.unlink(missing_ok=True)
             started = time.perf_counter()
             resources = synthesize(db, args.units, args.docs_per_unit)
-            size = db.stat().st_size + sum(p.stat().st_size for p in db.with_name(db.stem + ".segments").rglob("*.*"))
+            size = db.stat().st_size + sum(p.stat().st_size for p in segments.segments_root(db).rglob("*.*"))
             print(f"synthesized {args.units} units, {resources} resources in {time.perf_counter() - started:.1f} s "
                   f"({size / 2**20:.0f} MB with its segments; synthesis peak RSS {peak_rss_mb():.0f} MB)")
         print("validation (fresh process):")

@@ -75,10 +75,13 @@ def database_path(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(path).resolve()
 
 
+def segments_root(warehouse: Path) -> Path:
+    """`<warehouse>.segments/` next to the warehouse file: one directory per segmented table."""
+    return warehouse.with_name(warehouse.stem + ".segments")
+
+
 def segment_dir(con: duckdb.DuckDBPyConnection, table: str) -> Path:
-    """`<warehouse>.segments/<table>/` next to the warehouse file."""
-    db = database_path(con)
-    return db.with_name(db.stem + ".segments") / table
+    return segments_root(database_path(con)) / table
 
 
 def setup(con: duckdb.DuckDBPyConnection) -> None:
@@ -246,9 +249,8 @@ def _read_units(con, table: str, directory: Path, unit_ids: list[str]) -> pa.Tab
     files = sorted(set(wanted["path"].to_pylist()))
     con.register("_wanted_rows", wanted)
     try:
-        result = con.sql(f"SELECT {_columns(table)} FROM read_parquet({_sql_list([directory / SCHEMA_FILE, *files])}, "
-                         "union_by_name = true, filename = true) AS r "
-                         "WHERE (r.filename, r.unit_id) IN (SELECT path, unit_id FROM _wanted_rows)").to_arrow_table()
+        result = con.sql(_select_current(table, _sql_list([directory / SCHEMA_FILE, *files]),
+                                         "SELECT path, unit_id FROM _wanted_rows")).to_arrow_table()
     finally:
         con.unregister("_wanted_rows")
     return schemas.conform(table, result)
@@ -381,11 +383,16 @@ def _view_sql(table: str, directory: Path, temporary: bool = False) -> str:
     """The view: every segment file in the directory (listed when queried, so writes need not
     touch the view), each row kept only if the manifest names its file for its unit."""
     prefix = str(directory) + os.sep
+    current = f"SELECT {_sql_string(prefix)} || file, unit_id FROM {MANIFEST} WHERE table_name = {_sql_string(table)}"
     return (f'CREATE OR REPLACE {"TEMP " if temporary else ""}VIEW "{table}" AS '
-            f"SELECT {_columns(table)} FROM read_parquet({_sql_string(prefix + '*.parquet')}, "
-            "union_by_name = true, filename = true) AS r "
-            f"WHERE (r.filename, r.unit_id) IN (SELECT {_sql_string(prefix)} || file, unit_id FROM {MANIFEST} "
-            f"WHERE table_name = {_sql_string(table)})")
+            + _select_current(table, _sql_string(prefix + "*.parquet"), current))
+
+
+def _select_current(table: str, files: str, current: str) -> str:
+    """The table's columns read from `files` (SQL: a list or a glob), keeping a row only where
+    `current` (SQL: a SELECT of file path and unit_id) names its file for its unit."""
+    return (f"SELECT {_columns(table)} FROM read_parquet({files}, union_by_name = true, filename = true) AS r "
+            f"WHERE (r.filename, r.unit_id) IN ({current})")
 
 
 def _view_points_at(con, table: str, directory: Path) -> bool:

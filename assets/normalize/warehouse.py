@@ -11,7 +11,7 @@ import pyarrow as pa
 
 import schemas
 from zwgk import segments
-from zwgk.warehouse import WarehouseLockedError, connect  # noqa: F401 - this stage's writers use them
+from zwgk.warehouse import WarehouseLockedError, connect, load_table  # noqa: F401 - this stage's writers use them
 
 UNIT_TABLES = ("units", "columns", "resources", "attachments", "link_checks")
 SEGMENTED = set(schemas.segmented_tables())
@@ -44,7 +44,7 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
                 continue
             con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
             if parts:
-                _insert(con, name, pa.concat_tables(parts))
+                load_table(con, name, pa.concat_tables(parts))
         new_hosts = [h for h in hosts if h is not None and h.num_rows]
         if new_hosts:
             # Hosts are shared by units: the newest check of each host wins.
@@ -60,14 +60,6 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
     except BaseException:
         segments.roll_back(con, staged)
         raise
-
-
-def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    con.register("incoming", table)
-    try:
-        con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
-    finally:
-        con.unregister("incoming")
 
 
 def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
