@@ -16,6 +16,10 @@ import yaml
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 STATUSES = ("pass", "fail", "n/a")
+# The three unit verdicts. 无法核查 (cannot be verified) is given when the unit's column could
+# not be read (an anti-bot gate, an unreachable site, a JS shell): never a veto, never a score.
+PASSED, FAILED, UNVERIFIABLE = "合格", "不合格", "无法核查"
+VERDICTS = (PASSED, FAILED, UNVERIFIABLE)
 
 
 @dataclass(frozen=True)
@@ -79,18 +83,22 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
 
 @dataclass(frozen=True)
 class Score:
-    score: float
-    verdict: str  # 合格 | 不合格
+    score: float | None  # None when the unit could not be verified
+    verdict: str  # 合格 | 不合格 | 无法核查
     veto: bool
     veto_checks: tuple[str, ...]
 
 
-def score_unit(statuses: Mapping[str, str], veto_hits: Mapping[str, bool] | None = None) -> Score:
+def score_unit(statuses: Mapping[str, str], veto_hits: Mapping[str, bool] | None = None,
+               unverifiable: bool = False) -> Score:
     """Score one unit from its check statuses.
 
     `statuses` maps check id → pass/fail/n/a. `veto_hits` marks non-veto checks whose failure
-    reached their veto threshold (C06 with five or more blank columns).
+    reached their veto threshold (C06 with five or more blank columns). `unverifiable` (the
+    unit's column could not be read) gives the verdict 无法核查 with no score, whatever the statuses.
     """
+    if unverifiable:
+        return Score(score=None, verdict=UNVERIFIABLE, veto=False, veto_checks=())
     catalog = load_catalog()
     veto_hits = veto_hits or {}
     earned = possible = 0
@@ -113,4 +121,4 @@ def score_unit(statuses: Mapping[str, str], veto_hits: Mapping[str, bool] | None
             vetoes.append(check.id)
     score = round(100.0 * earned / possible, 1) if possible else 0.0
     failed = bool(vetoes) or score < catalog.pass_score
-    return Score(score=score, verdict="不合格" if failed else "合格", veto=bool(vetoes), veto_checks=tuple(vetoes))
+    return Score(score=score, verdict=FAILED if failed else PASSED, veto=bool(vetoes), veto_checks=tuple(vetoes))

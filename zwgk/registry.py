@@ -7,12 +7,18 @@ A registry is a YAML file::
       www.bh.zwgk.test: ["127.0.0.1", "::1"]
     politeness:                        # optional per-host overrides of the crawler defaults
       www.bh.zwgk.test: {max_concurrency: 4, min_delay: 0.25}
+    hosts:                             # optional per-host access options
+      www.eco.zwgk.test:
+        ca_bundle: certs/eco-ca.pem    # extra CA trusted for this host (beside the system store)
+        render: true                   # gated pages may be rendered in Chromium (arranged with the unit)
     units:
       - id: jyj                        # short stable id, [a-z0-9_-]
         name: 区教育局
         kind: bureau                   # district | zone | bureau | street | town
         url: "https://host/jyj/zfxxgk/"
-        # optional: parent, aliases, allowed_hosts, emergency_duties, key_areas
+        # optional: parent, aliases, allowed_hosts, emergency_duties, key_areas,
+        #   list_source (force one list adapter for every column of the unit),
+        #   column_sources (column URL or name -> adapter, where detection cannot decide)
 
 Loading validates every entry and raises `RegistryError` naming the entry and the problem.
 """
@@ -31,9 +37,14 @@ import yaml
 UNIT_KINDS = ("district", "zone", "bureau", "street", "town")
 UNIT_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 REQUIRED_FIELDS = ("id", "name", "kind", "url")
-OPTIONAL_FIELDS = ("parent", "aliases", "allowed_hosts", "emergency_duties", "key_areas")
-TOP_LEVEL_FIELDS = ("units", "allow_private_addresses", "resolve", "politeness")
+OPTIONAL_FIELDS = ("parent", "aliases", "allowed_hosts", "emergency_duties", "key_areas", "list_source",
+                   "column_sources")
+TOP_LEVEL_FIELDS = ("units", "allow_private_addresses", "resolve", "politeness", "hosts")
 POLITENESS_FIELDS = ("max_concurrency", "min_delay", "timeout", "max_retries")
+HOST_FIELDS = ("ca_bundle", "render")
+# The harvester's list adapters (assets/harvest/lists, docs/list-mechanisms.md), by the names the
+# registry may force them with.
+LIST_SOURCES = ("static", "jpage", "xxgk_search", "igs", "gkmlpt", "siteserver", "rendered")
 
 # Kinds that carry emergency duties unless the entry says otherwise (C16).
 _EMERGENCY_KINDS = {"district", "zone", "street", "town"}
@@ -56,6 +67,15 @@ class Unit:
     allowed_hosts: tuple[str, ...] = ()
     emergency_duties: bool = False
     key_areas: tuple[str, ...] = ()
+    list_source: str | None = None
+    column_sources: tuple[tuple[str, str], ...] = ()  # (column URL or name, adapter name)
+
+    def source_for(self, column_url: str, column_name: str | None) -> str | None:
+        """The list adapter the registry forces for a column, if any (by URL, then name, then unit)."""
+        for key, source in self.column_sources:
+            if key == column_url or (column_name and key == column_name):
+                return source
+        return self.list_source
 
     @property
     def host(self) -> str:
@@ -77,12 +97,25 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class HostOptions:
+    """Access options for one host: an extra CA to trust, and whether gated pages may be rendered."""
+
+    ca_bundle: str | None = None  # absolute path of a PEM file
+    render: bool = False
+
+
+@dataclass(frozen=True)
 class Registry:
     units: tuple[Unit, ...]
     allow_private_addresses: bool = False
     resolve: dict[str, tuple[str, ...]] = field(default_factory=dict)
     politeness: dict[str, dict[str, float]] = field(default_factory=dict)
+    hosts: dict[str, HostOptions] = field(default_factory=dict)
     source: str = "<memory>"
+
+    def host_options(self, host: str) -> HostOptions:
+        """Options for `hostname:port`, matched as such, then by `hostname`."""
+        return self.hosts.get(host) or self.hosts.get(host.rsplit(":", 1)[0]) or HostOptions()
 
     def get(self, unit_id: str) -> Unit:
         for unit in self.units:
@@ -130,6 +163,7 @@ def parse_registry(data: Any, source: str = "<memory>") -> Registry:
 
     resolve = _parse_resolve(data.get("resolve") or {}, source)
     politeness = _parse_politeness(data.get("politeness") or {}, source)
+    hosts = _parse_hosts(data.get("hosts") or {}, source)
 
     units: list[Unit] = []
     seen: dict[str, int] = {}
@@ -152,6 +186,7 @@ def parse_registry(data: Any, source: str = "<memory>") -> Registry:
         allow_private_addresses=allow_private,
         resolve=resolve,
         politeness=politeness,
+        hosts=hosts,
         source=source,
     )
 
@@ -189,6 +224,16 @@ def _parse_unit(entry: Any, index: int, source: str) -> Unit:
     parent = entry.get("parent")
     if parent is not None and not isinstance(parent, str):
         raise RegistryError(f"{where}: parent must be a unit id")
+    list_source = entry.get("list_source")
+    if list_source is not None and list_source not in LIST_SOURCES:
+        raise RegistryError(f"{where}: unknown list_source {list_source!r}; expected one of {list(LIST_SOURCES)}")
+    column_sources = entry.get("column_sources") or {}
+    if not isinstance(column_sources, dict):
+        raise RegistryError(f"{where}: column_sources must map column URLs or names to list sources")
+    for key, value in column_sources.items():
+        if not isinstance(key, str) or not key or value not in LIST_SOURCES:
+            raise RegistryError(f"{where}: column_sources[{key!r}]: unknown list source {value!r}; "
+                                f"expected one of {list(LIST_SOURCES)}")
     return Unit(
         id=unit_id,
         name=name.strip(),
@@ -199,6 +244,8 @@ def _parse_unit(entry: Any, index: int, source: str) -> Unit:
         allowed_hosts=allowed_hosts,
         emergency_duties=emergency,
         key_areas=key_areas,
+        list_source=list_source,
+        column_sources=tuple(column_sources.items()),
     )
 
 
@@ -259,6 +306,34 @@ def _parse_politeness(value: Any, source: str) -> dict[str, dict[str, float]]:
     return result
 
 
+def _parse_hosts(value: Any, source: str) -> dict[str, HostOptions]:
+    """`hosts:` options; a relative `ca_bundle` is relative to the registry file's directory."""
+    if not isinstance(value, dict):
+        raise RegistryError(f"{source}: 'hosts' must map host names to options")
+    base = Path(source).parent if source != "<memory>" else Path.cwd()
+    result: dict[str, HostOptions] = {}
+    for host, options in value.items():
+        where = f"{source}: hosts[{host!r}]"
+        if not isinstance(options, dict):
+            raise RegistryError(f"{where} must be a mapping")
+        unknown = sorted(set(options) - set(HOST_FIELDS))
+        if unknown:
+            raise RegistryError(f"{where}: unknown option(s) {unknown}; allowed: {list(HOST_FIELDS)}")
+        render = options.get("render", False)
+        if not isinstance(render, bool):
+            raise RegistryError(f"{where}.render must be true or false")
+        bundle = options.get("ca_bundle")
+        if bundle is not None:
+            if not isinstance(bundle, str) or not bundle:
+                raise RegistryError(f"{where}.ca_bundle must be the path of a PEM file")
+            path = (base / bundle).resolve()
+            if not path.is_file():
+                raise RegistryError(f"{where}.ca_bundle: no such file {path}")
+            bundle = str(path)
+        result[str(host).lower()] = HostOptions(ca_bundle=bundle, render=render)
+    return result
+
+
 def dump_registry(registry: Registry) -> str:
     """Serialize a registry back to YAML (used by the sample portal server)."""
     units = []
@@ -274,11 +349,20 @@ def dump_registry(registry: Registry) -> str:
             entry["emergency_duties"] = unit.emergency_duties
         if unit.key_areas and not (unit.kind == "district" and unit.key_areas == _DISTRICT_KEY_AREAS):
             entry["key_areas"] = list(unit.key_areas)
+        if unit.list_source:
+            entry["list_source"] = unit.list_source
+        if unit.column_sources:
+            entry["column_sources"] = dict(unit.column_sources)
         units.append(entry)
     data: dict[str, Any] = {"allow_private_addresses": registry.allow_private_addresses}
     if registry.resolve:
         data["resolve"] = {h: list(a) for h, a in registry.resolve.items()}
     if registry.politeness:
         data["politeness"] = registry.politeness
+    if registry.hosts:
+        data["hosts"] = {
+            host: {k: v for k, v in (("ca_bundle", o.ca_bundle), ("render", o.render)) if v}
+            for host, o in registry.hosts.items()
+        }
     data["units"] = units
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
