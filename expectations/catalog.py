@@ -34,6 +34,8 @@ class Check:
     applies_when: str | None = None
     veto_at: int | None = None
     due: date | None = None
+    # Column kinds that, when not read, make a failure of this check n/a (无法核查): "any" = every column.
+    unread_na: tuple[str, ...] = ()
 
     def applies(self, kind: str, emergency_duties: bool = True) -> bool:
         if kind not in self.applies_to:
@@ -75,6 +77,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
             applies_when=c.get("applies_when"),
             veto_at=c.get("veto_at"),
             due=c.get("due"),
+            unread_na=tuple(c.get("unread_na") or ()),
         )
         for c in data["checks"]
     )

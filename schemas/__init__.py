@@ -127,6 +127,27 @@ def all_ddl() -> str:
     return "\n\n".join(ddl(name) for name, spec in load_schema().tables.items() if not spec.segmented)
 
 
+def migrate(con) -> None:
+    """Bring an older warehouse's DuckDB tables up to this schema: add missing columns (NULL in old
+    rows, so they are added nullable) and drop NOT NULL where a field became optional.
+
+    Fields are only ever added at the end of a table, so positional inserts keep lining up.
+    """
+    present: dict[str, dict[str, bool]] = {}
+    for table_name, column, nullable in con.execute(
+        "SELECT table_name, column_name, is_nullable FROM duckdb_columns() WHERE schema_name = 'main'"
+    ).fetchall():
+        present.setdefault(table_name, {})[column] = nullable
+    for name, spec in load_schema().tables.items():
+        if spec.segmented or name not in present:
+            continue
+        for f in spec.fields:
+            if f.name not in present[name]:
+                con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{f.name}" {f.sql_type}')
+            elif not f.required and not present[name][f.name]:
+                con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{f.name}" DROP NOT NULL')
+
+
 def segmented_tables() -> list[str]:
     return [name for name, spec in load_schema().tables.items() if spec.segmented]
 

@@ -222,8 +222,6 @@ SCENARIOS: dict[str, tuple[str, dict, Callable | None, set[str]]] = {
     "ok_district": ("district", {}, None, set()),
     "ok_street": ("street", {"emergency_duties": True}, None, set()),
     "ok_zone": ("zone", {"emergency_duties": True}, None, set()),
-    "c01_unreachable": ("bureau", {"entry_ok": False}, None,
-                        {f"C{n:02d}" for n in range(1, 23)} - {"C14", "C16", "C17", "C19"}),
     "c02_no_guide": ("bureau", {}, lambda w, u: _drop(w, u, "guide"), {"C02", "C09"}),
     "c03_empty_system": ("bureau", {}, lambda w, u: _drop(w, u, "system") or w.column(u, "system"), {"C03", "C06"}),
     "c04_no_statutory": ("bureau", {}, _no_statutory_parent, {"C04"}),
@@ -281,11 +279,73 @@ SCENARIOS: dict[str, tuple[str, dict, Callable | None, set[str]]] = {
 }
 NOT_APPLICABLE = {"district": set(), "zone": {"C14", "C17"}, "bureau": {"C14", "C17"}, "street": {"C17"},
                   "town": {"C17"}}
+ALL_CHECKS = {f"C{n:02d}" for n in range(1, 23)}
+BUREAU_NA = {"C14", "C16", "C17"}  # a bureau without emergency duties
+
+
+def _unread(kind: str, access: str, detail: str):
+    """The unit's column of `kind` could not be read this run: nothing listed, the outcome recorded."""
+    def mutate(w: Warehouse, unit: Unit) -> None:
+        _drop(w, unit, kind)
+        w.column(unit, kind, f"{kind}栏目", access=access, access_detail=detail, item_count=0,
+                 parent=None if kind in ("guide", "system", "annual_report") else "statutory")
+    return mutate
+
+
+def _blank_and_unread(w: Warehouse, unit: Unit) -> None:
+    w.column(unit, "other", "人事信息", parent="statutory", item_count=0)
+    w.column(unit, "other", "财政信息", parent="statutory", code="czxx", item_count=0, access="blocked",
+             access_detail="瑞数 challenge (HTTP 412)")
+
+
+def _stale_but_unread_news(w: Warehouse, unit: Unit) -> None:
+    _stale_news(w, unit)
+    unit.columns["news"].update(access="unreachable", access_detail="timeout after 20s")
+
+
+def _dead_guide_link(w: Warehouse, unit: Unit) -> None:
+    _drop(w, unit, "guide")
+    w.column(unit, "guide", "政府信息公开指南", access="not_found", access_detail="HTTP 404", item_count=0)
+
+
+def _unread_parent_hides_plan(w: Warehouse, unit: Unit) -> None:
+    """The emergency plan column sits under the statutory column, which could not be read."""
+    _no_emergency_plan(w, unit)
+    unit.columns["statutory"].update(access="blocked", access_detail="加速乐 challenge (HTTP 521)")
+
+
+# unit id: (kind, unit arguments, mutation, {check: expected status} for every check whose status is not
+# pass (the rest pass), expected verdict). Access outcomes: what could not be read is never failed.
+ACCESS_SCENARIOS: dict[str, tuple[str, dict, Callable | None, dict[str, str], str]] = {
+    "entry_missing": ("bureau", {"entry_ok": False}, None,
+                      {"C01": "fail"} | {c: "n/a" for c in ALL_CHECKS - {"C01", "C19"}}, "不合格"),
+    "entry_blocked": ("bureau", {"entry_ok": False, "access": "blocked", "access_detail": "瑞数 challenge (HTTP 412)"},
+                      None, {c: "n/a" for c in ALL_CHECKS}, "无法核查"),
+    "entry_unreachable": ("bureau", {"entry_ok": False, "access": "unreachable",
+                                     "access_detail": "timeout after 20s"}, None, {c: "n/a" for c in ALL_CHECKS},
+                          "无法核查"),
+    "guide_blocked": ("bureau", {}, _unread("guide", "blocked", "瑞数 challenge (HTTP 412)"),
+                      {c: "n/a" for c in BUREAU_NA | {"C02", "C09"}}, "合格"),
+    "report_unreadable": ("bureau", {}, _unread("annual_report", "unreadable", "JS shell"),
+                          {c: "n/a" for c in BUREAU_NA | {"C05", "C08"}}, "合格"),
+    "blank_and_unread": ("bureau", {}, _blank_and_unread, {c: "n/a" for c in BUREAU_NA} | {"C06": "fail"}, "合格"),
+    "stale_but_unread": ("bureau", {}, _stale_but_unread_news, {c: "n/a" for c in BUREAU_NA}, "合格"),
+    "dead_guide_link": ("bureau", {}, _dead_guide_link,
+                        {c: "n/a" for c in BUREAU_NA} | {"C02": "fail", "C09": "fail"}, "合格"),
+    "plan_under_unread_parent": ("bureau", {"emergency_duties": True}, _unread_parent_hides_plan,
+                                 {"C14": "n/a", "C17": "n/a", "C16": "n/a"}, "合格"),
+    "copy_with_unread_interpretations": (
+        "bureau", {}, lambda w, u: (_interpretation_copy(w, u),
+                                    u.columns["interpretation"].update(access="blocked", access_detail="HTTP 403")),
+        {c: "n/a" for c in BUREAU_NA} | {"C12": "fail"}, "合格"),
+}
 
 
 def build_scenarios(path) -> Warehouse:
     w = Warehouse(path)
-    for unit_id, (kind, args, mutate, _) in SCENARIOS.items():
+    cases = [(u, kind, args, mutate) for u, (kind, args, mutate, _) in SCENARIOS.items()]
+    cases += [(u, kind, args, mutate) for u, (kind, args, mutate, _, _) in ACCESS_SCENARIOS.items()]
+    for unit_id, kind, args, mutate in cases:
         unit = w.compliant_unit(unit_id, kind, **args)
         if mutate:
             mutate(w, unit)
@@ -328,14 +388,41 @@ def test_every_check_has_a_pass_and_a_fail(validated):
         assert {"pass", "fail"} <= seen, check
 
 
-def test_unreachable_column_fails_everything_but_ipv6(validated):
-    results = {c: r for (u, c), r in validated["results"].items() if u == "c01_unreachable"}
+@pytest.mark.parametrize("unit_id", list(ACCESS_SCENARIOS))
+def test_what_could_not_be_read_is_never_failed(validated, unit_id):
+    *_, expected, verdict = ACCESS_SCENARIOS[unit_id]
+    got = statuses(validated, unit_id)
+    assert {c: s for c, s in got.items() if s != "pass"} == expected
+    assert validated["scores"][unit_id]["verdict"] == verdict
+
+
+def test_missing_entry_fails_c01_and_checks_nothing_else_but_ipv6(validated):
+    results = {c: r for (u, c), r in validated["results"].items() if u == "entry_missing"}
     assert results["C01"]["message"] == "专栏入口不可访问（HTTP 404）"
     assert results["C19"]["status"] == "pass"
-    assert results["C02"]["message"] == results["C22"]["message"] == "无法核查：专栏不可访问"
-    score = validated["scores"]["c01_unreachable"]
-    assert (score["verdict"], score["veto"], score["veto_checks"]) == ("不合格", True, ["C01", "C20"])
-    assert score["score"] == pytest.approx(round(100 / 28, 1))
+    assert results["C02"]["message"] == results["C22"]["message"] == "无法核查：专栏入口页面不存在（HTTP 404）"
+    score = validated["scores"]["entry_missing"]
+    assert (score["verdict"], score["veto"], score["veto_checks"]) == ("不合格", True, ["C01"])
+    assert score["score"] == 100.0  # C19, the only scored check left, passes: the veto decides
+
+
+def test_a_blocked_unit_is_never_vetoed_nor_scored(validated):
+    results = {c: r for (u, c), r in validated["results"].items() if u == "entry_blocked" and c not in BUREAU_NA}
+    assert {r["message"] for r in results.values()} == {"无法核查：专栏反爬拦截（瑞数 challenge (HTTP 412)）"}
+    assert {r["evidence_url"] for r in results.values()} == {"http://www.bh.zwgk.test:8080/entry_blocked/zfxxgk/"}
+    score = validated["scores"]["entry_blocked"]
+    assert (score["score"], score["verdict"], score["veto"], score["veto_checks"]) == (None, "无法核查", False, [])
+    assert validated["summary"].unverifiable == 2  # entry_blocked and entry_unreachable
+
+
+def test_an_unread_column_is_named_with_its_outcome(validated):
+    results = {c: r for (u, c), r in validated["results"].items() if u == "guide_blocked"}
+    assert results["C02"]["message"] == "无法核查：栏目“guide栏目”反爬拦截（瑞数 challenge (HTTP 412)），未能读取其内容"
+    assert results["C02"]["evidence_url"].endswith("/guide_blocked/zfxxgk/guide/")
+    blank = {c: r for (u, c), r in validated["results"].items() if u == "blank_and_unread"}["C06"]
+    assert blank["message"].startswith("1个空白栏目：人事信息"), blank["message"]
+    fresh = {c: r for (u, c), r in validated["results"].items() if u == "stale_but_unread"}["C07"]
+    assert "另有1个栏目本次无法读取" in fresh["message"]
 
 
 def test_blank_columns_veto_at_five(validated):
@@ -356,7 +443,8 @@ def test_scores_and_verdicts(validated):
     assert (neglected["verdict"], neglected["veto"]) == ("不合格", False)
     assert neglected["score"] == pytest.approx(round(100 * 13 / 28, 1))
     summary = validated["summary"]
-    assert summary.units == len(SCENARIOS) and summary.passed + summary.failed == summary.units
+    assert summary.units == len(SCENARIOS) + len(ACCESS_SCENARIOS)
+    assert summary.passed + summary.failed + summary.unverifiable == summary.units
     assert summary.failures_by_check["C13"] == sum(1 for (u, c), r in validated["results"].items()
                                                    if c == "C13" and r["status"] == "fail")
 

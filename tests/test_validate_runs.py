@@ -65,7 +65,8 @@ def test_runs_accumulate_for_the_trend(warehouse):
         runs = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM unit_scores").fetchall()}
     assert {first.run_id, second.run_id} <= runs
     assert (second.units, second.passed, second.failed, second.vetoed) == (4, 3, 1, 1)
-    assert second.failures_by_check["C13"] == 2  # the duplicate index number, and the unreachable unit
+    assert second.failures_by_check["C13"] == 1  # the duplicate index number (the dead unit's is n/a)
+    assert second.failures_by_check["C01"] == 1  # the dead unit: its entry answers 404
     assert set(second.seconds) >= {"features", "expectations", "write", "total"}
 
 

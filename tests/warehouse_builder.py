@@ -77,21 +77,29 @@ class Warehouse:
 
     # -- rows --------------------------------------------------------------------------------
     def unit(self, unit_id: str, kind: str = "bureau", name: str | None = None, *, aliases=(), entry_ok=True,
-             emergency_duties: bool = False, key_areas=(), host: str = HOST) -> Unit:
+             emergency_duties: bool = False, key_areas=(), host: str = HOST, access: str | None = None,
+             access_detail: str | None = None) -> Unit:
+        """A unit row; `access` is the entry's access outcome (default: ok, or not_found when not entry_ok)."""
         url = f"http://{host}/{unit_id}/zfxxgk/"
+        access = access or ("ok" if entry_ok else "not_found")
+        status = {"ok": 200, "not_found": 404, "blocked": 412, "unreachable": None, "unreadable": 200}[access]
         row = {"unit_id": unit_id, "name": name or f"区{unit_id}局", "kind": kind, "url": url, "host": host,
-               "entry_ok": entry_ok, "entry_status": 200 if entry_ok else 404,
-               "entry_error": None if entry_ok else "HTTP 404", "parent": None, "aliases": list(aliases),
+               "entry_ok": entry_ok, "entry_status": status,
+               "entry_error": None if entry_ok else (f"HTTP {status}" if status else access_detail),
+               "parent": None, "aliases": list(aliases),
                "emergency_duties": emergency_duties, "key_areas": list(key_areas), "first_seen": NOW,
-               "last_seen": NOW, "removed_at": None, "schema_version": schemas.SCHEMA_VERSION}
+               "last_seen": NOW, "removed_at": None, "schema_version": schemas.SCHEMA_VERSION,
+               "access": access, "access_detail": access_detail, "access_url": url, "access_excerpt": None}
         self.units[unit_id] = Unit(row)
         self.hosts.setdefault(host, {"host": host, "ipv6_addresses": ["::1"], "ipv6_ok": True, "http_status": 200,
                                      "error": None, "checked_at": NOW})
         return self.units[unit_id]
 
     def column(self, unit: Unit, kind: str, name: str | None = None, *, parent: str | None = None,
-               item_count: int | None = None, has_note: bool = False, code: str | None = None) -> dict:
-        """A column; `item_count` None means: whatever resources the test adds to it."""
+               item_count: int | None = None, has_note: bool = False, code: str | None = None,
+               access: str = "ok", access_detail: str | None = None) -> dict:
+        """A column; `item_count` None means: whatever resources the test adds to it; `access` is how
+        the last harvest could read it (ok, empty, blocked, unreachable, unreadable, not_found …)."""
         code = code or kind
         url = f"{unit.row['url']}{code}/"
         row = {"column_id": stable_id(unit.unit_id, url), "unit_id": unit.unit_id, "name": name or code,
@@ -99,8 +107,9 @@ class Warehouse:
                "parent_column_id": unit.columns[parent]["column_id"] if parent else None,
                "item_count": item_count, "child_count": 0, "newest_item_date": None, "has_note": has_note,
                "note_text": "本栏目暂无信息，特此说明。" if has_note else None, "list_pages": 1,
-               "walked_fully": True, "first_seen": NOW, "last_seen": NOW,
-               "schema_version": schemas.SCHEMA_VERSION}
+               "walked_fully": access in ("ok", "empty"), "first_seen": NOW, "last_seen": NOW,
+               "schema_version": schemas.SCHEMA_VERSION, "access": access, "access_detail": access_detail,
+               "access_url": url, "list_source": "static", "rendered": False}
         if parent:
             unit.columns[parent]["child_count"] += 1
         unit.columns[code] = row

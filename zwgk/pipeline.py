@@ -105,10 +105,15 @@ def print_outcome(result: PipelineResult, paths: PipelinePaths, console: Console
         vetoes = con.execute(
             "SELECT unit_id, veto_checks FROM unit_scores WHERE run_id = ? AND veto ORDER BY unit_id",
             [validation.run_id]).fetchall()
+        unverified = con.execute(
+            "SELECT s.unit_id, u.access, u.access_detail FROM unit_scores s JOIN units u USING (unit_id) "
+            "WHERE s.run_id = ? AND s.verdict = '无法核查' ORDER BY s.unit_id", [validation.run_id]).fetchall()
     console.rule("[bold]done")
     console.print(f"{validation.units} units: [green]{validation.passed} 合格[/], [red]{validation.failed} 不合格[/] "
-                  f"({validation.vetoed} by veto)")
+                  f"({validation.vetoed} by veto), [blue]{validation.unverifiable} 无法核查[/]")
     for unit_id, checks in vetoes:
         console.print(f"  veto: {unit_id} ({', '.join(checks)})")
+    for unit_id, access, detail in unverified:
+        console.print(f"  无法核查: {unit_id} ({access}: {detail})")
     console.print(f"report: {result.report.resolve().as_uri()}")
     console.print(f"warehouse: {paths.warehouse}")

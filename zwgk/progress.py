@@ -99,7 +99,8 @@ def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *,
 def print_validation(summary, console: Console) -> None:
     console.print(
         f"[green]validated[/] run {summary.run_id} as of {summary.as_of}: {summary.units} units, "
-        f"{summary.passed} 合格, {summary.failed} 不合格 ({summary.vetoed} by veto) in {sum(summary.seconds.values()):.1f} s"
+        f"{summary.passed} 合格, {summary.failed} 不合格 ({summary.vetoed} by veto), "
+        f"{summary.unverifiable} 无法核查 in {sum(summary.seconds.values()):.1f} s"
     )
     worst = sorted(summary.failures_by_check.items(), key=lambda kv: -kv[1])[:5]
     if worst:

@@ -84,16 +84,21 @@ class Unit:
 
     @property
     def scope_prefix(self) -> str:
-        """The path prefix the unit owns: the entry URL's directory.
+        """The path prefix the unit owns: the first directory of the entry URL's path.
 
         `/jyj/zfxxgk/` owns `/jyj/…` on a shared host, so a unit's column may link to its
         own sub-site pages outside the column but never into a sibling unit's sub-site.
         """
-        path = urlsplit(self.url).path or "/"
-        parts = [p for p in path.split("/") if p]
-        if not parts:
-            return "/"
-        return "/" + parts[0] + "/" if len(parts) > 1 or path.endswith("/") else "/"
+        return scope_prefix(self.url)
+
+
+def scope_prefix(url: str) -> str:
+    """The first directory of `url`'s path (`/jyj/` for `/jyj/zfxxgk/`), or `/` for a top-level page."""
+    path = urlsplit(url).path or "/"
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "/"
+    return "/" + parts[0] + "/" if len(parts) > 1 or path.endswith("/") else "/"
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
             segments.attach_read_only(con)
         else:
             con.execute(schemas.all_ddl())
+            schemas.migrate(con)
             segments.setup(con)
         yield con
     finally:

@@ -7,39 +7,99 @@ column's parent, name and depth do not depend on which page happened to be fetch
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.vocabulary import classify_column
 
+from .access import EMPTY, NOT_FOUND, OK, SOFT_404, UNREADABLE, Access
+from .lists.base import ListItem
 from .urls import dedupe_key
 
-ITEM_FIELDS = ("column_url", "item_url", "link_text", "list_date_text", "position", "list_page_url")
+ITEM_FIELDS = ("column_url", "item_url", "link_text", "list_date_text", "position", "list_page_url", "meta")
 OUT_OF_SCOPE = "out of scope: not crawled"
+# robots.txt forbids reading the column: neither content nor evidence of anything (never judged).
+DISALLOWED = "disallowed"
+# A list page that answers "not found" after the last page with items is where the list ends
+# (pagers announce pages that were never generated); before it, it is a hole in the list.
+_END_OUTCOMES = (NOT_FOUND, SOFT_404)
 
 
 @dataclass
 class ColumnWalk:
-    """The list pages of one column, and the items each showed."""
+    """The list pages of one column, the items each showed, and how reading them went."""
 
     url: str
     depth: int
-    order: dict[str, int] = field(default_factory=dict)  # dedupe key of a list page -> page position
-    items: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # list page url -> items
+    source: str | None = None  # the list adapter reading it (or "rendered")
+    order: dict[str, int] = field(default_factory=dict)  # request key of a list page -> its position
+    page_urls: dict[str, str] = field(default_factory=dict)  # request key -> the page's URL
+    items: dict[str, list[ListItem]] = field(default_factory=dict)  # request key -> items, for pages read
     pending: int = 1
-    complete: bool = True
-    error: str | None = None
+    failures: list[tuple[int, Access]] = field(default_factory=list)  # list pages that could not be read
+    total: int | None = None  # items the source announces
+    access: Access | None = None  # the column's own page could not be read (or not as a list)
+    truncated: str | None = None  # why the walk stopped early (page limit)
+    rendered: bool = False
     text: str = ""
 
     def item_rows(self) -> list[tuple]:
         """(ITEM_FIELDS) tuples in list order across pages, each item once."""
         rows, seen = [], set()
-        for page_url in sorted(self.items, key=lambda u: self.order[dedupe_key(u)]):
-            for url, text, date in self.items[page_url]:
-                if url not in seen:
-                    seen.add(url)
-                    rows.append((self.url, url, text, date, len(rows), page_url))
+        for key in sorted(self.items, key=lambda k: self.order[k]):
+            for item in self.items[key]:
+                if item.url not in seen:
+                    seen.add(item.url)
+                    meta = json.dumps(dict(item.meta), ensure_ascii=False) if item.meta else None
+                    rows.append((self.url, item.url, item.title, item.date_text, len(rows), self.page_urls[key], meta))
         return rows
+
+    def distinct_items(self) -> set[str]:
+        return {item.url for page in self.items.values() for item in page}
+
+    def holes(self) -> list[tuple[int, Access]]:
+        """Failed list pages that leave items unread (not the not-found pages past the list's end)."""
+        last = max((self.order[k] for k, page in self.items.items() if page), default=-1)
+        return [(p, a) for p, a in self.failures if not (a.outcome in _END_OUTCOMES and p > last)]
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the walk may have missed items, or None when it read the whole list."""
+        if self.access is not None:
+            if self.access.outcome == DISALLOWED:
+                return self.access.detail
+            return f"{self.access.outcome}: {self.access.detail}"
+        if self.truncated:
+            return self.truncated
+        holes = self.holes()
+        if holes:
+            position, access = holes[0]
+            return f"list page {position + 1} ({access.url}): {access.outcome}: {access.detail}"
+        found = len(self.distinct_items())
+        if self.total is not None and found < self.total:
+            return f"the source announces {self.total} items, {found} were listed"
+        return None
+
+    def outcome(self, when: datetime) -> Access:
+        """The column's access outcome with its evidence."""
+        if self.access is not None:
+            return self.access
+        found = len(self.distinct_items())
+        if found:
+            return Access(outcome=OK, url=self.url, status=200, detail=f"{found} items", excerpt="")
+        holes = self.holes()
+        if holes:
+            return holes[0][1]
+        if self.total:
+            # The source says there are items but none could be read: never call that empty.
+            return Access(outcome=UNREADABLE, url=self.url, status=200, excerpt="",
+                          detail=f"the source announces {self.total} items; none could be read")
+        return Access(outcome=EMPTY, url=self.url, status=200, detail="no items listed", excerpt=self.text[:200])
 
 
 def column_rows(
@@ -73,15 +133,32 @@ def column_rows(
 
 def _row(unit_id: str, url: str, name: str, parent: str | None, depth: int, walk: ColumnWalk | None,
          now: datetime) -> dict:
-    items = {u for page_items in walk.items.values() for u, _, _ in page_items} if walk else set()
+    items = walk.distinct_items() if walk else set()
     return {
         "unit_id": unit_id, "column_url": url, "name": name, "kind": classify_column(name),
         "parent_column_url": parent, "depth": depth, "child_columns": 0,
         "list_pages": len(walk.items) if walk else 0, "item_count": len(items),
         "empty_page_text": walk.text if walk and not items else None,
         "walked_fully": bool(walk and walk.complete),
-        "error": walk.error if walk else OUT_OF_SCOPE, "updated_at": now,
+        "error": walk.problem if walk else OUT_OF_SCOPE, "updated_at": now,
     }
+
+
+def access_rows(entry: Access | None, entry_role_url: str, walks: dict[str, ColumnWalk], source_of_entry: str | None,
+                entry_rendered: bool, now: datetime) -> list[dict]:
+    """`access` rows: the entry page's outcome, then every walked column's."""
+    rows = []
+    if entry is not None:
+        rows.append(_access_row(entry_role_url, "entry", entry, source_of_entry, entry_rendered, now))
+    for walk in walks.values():
+        rows.append(_access_row(walk.url, "column", walk.outcome(now), walk.source, walk.rendered, now))
+    return rows
+
+
+def _access_row(url: str, role: str, access: Access, source: str | None, rendered: bool, now: datetime) -> dict:
+    return {"url": url, "role": role, "outcome": access.outcome, "status": access.status, "detail": access.detail,
+            "excerpt": access.excerpt, "final_url": access.url, "list_source": source, "rendered": rendered,
+            "checked_at": now}
 
 
 def keep_unchanged_timestamps(rows: list[dict], previous: list[dict]) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import aiohttp
 
@@ -26,6 +28,8 @@ class HarvestContext:
     ipv6_downloader: Downloader
     robots: RobotsCache
     _sessions: tuple[aiohttp.ClientSession, ...]
+    render_downloader: Downloader | None = None  # for requests of rendered pages (no shared cookie jar)
+    renderer: object | None = field(default=None)  # rendering.Renderer, attached by the runner when enabled
 
     @classmethod
     def open(cls, registry: Registry, settings: HarvestSettings) -> HarvestContext:
@@ -34,24 +38,53 @@ class HarvestContext:
         limiters = HostLimiters(lambda host: settings.host_policy(registry, host))
         session = _session(policy, settings, socket.AF_UNSPEC)
         ipv6_session = _session(policy, settings, socket.AF_INET6)
-        downloader = Downloader(session, limiters, policy, settings)
+        ssl_for = _ssl_contexts(registry)
+        downloader = Downloader(session, limiters, policy, settings, ssl_for=ssl_for)
         robots = RobotsCache(lambda url: downloader.fetch(url, check_robots=False), limiters, settings)
         downloader.robots_allowed = robots.allowed
-        ipv6_downloader = Downloader(ipv6_session, limiters, policy, settings, robots.allowed)
-        return cls(registry, settings, policy, limiters, downloader, ipv6_downloader, robots, (session, ipv6_session))
+        ipv6_downloader = Downloader(ipv6_session, limiters, policy, settings, robots.allowed, ssl_for=ssl_for)
+        # Rendered pages keep their cookies in the browser (one jar per render): their requests must
+        # neither receive nor leave cookies in the harvester's shared jar. Same limiters: same politeness.
+        render_session = _session(policy, settings, socket.AF_UNSPEC, cookies=False)
+        render_downloader = Downloader(render_session, limiters, policy, settings, robots.allowed, ssl_for=ssl_for)
+        return cls(registry, settings, policy, limiters, downloader, ipv6_downloader, robots,
+                   (session, ipv6_session, render_session), render_downloader)
 
     async def close(self) -> None:
         for session in self._sessions:
             await session.close()
 
 
-def _session(policy: AddressPolicy, settings: HarvestSettings, family: int) -> aiohttp.ClientSession:
-    """A session whose connections obey the address policy; limits are ours (HostLimiter), not aiohttp's."""
+def _ssl_contexts(registry: Registry):
+    """The TLS context for a host: the system trust store, plus the CA the registry names for it.
+
+    There is deliberately no way to turn verification off: a site whose certificate cannot be
+    verified is unreachable (TLS) with the reason recorded, which is itself evidence.
+    """
+
+    @lru_cache(maxsize=None)
+    def context_for(host: str) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        bundle = registry.host_options(host).ca_bundle
+        if bundle:
+            context.load_verify_locations(cafile=bundle)
+        return context
+
+    return context_for
+
+
+def _session(policy: AddressPolicy, settings: HarvestSettings, family: int, cookies: bool = True
+             ) -> aiohttp.ClientSession:
+    """A session whose connections obey the address policy; limits are ours (HostLimiter), not aiohttp's.
+
+    Cookies are kept as a browser keeps them (session ids some list endpoints expect); a unit's
+    scope, not the cookie jar, decides where requests may go.
+    """
     connector = aiohttp.TCPConnector(
         limit=0, limit_per_host=0, family=family, resolver=PolicyResolver(policy), ttl_dns_cache=300
     )
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-        cookie_jar=aiohttp.DummyCookieJar(),
+        cookie_jar=aiohttp.CookieJar() if cookies else aiohttp.DummyCookieJar(),
     )

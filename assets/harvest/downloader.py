@@ -12,11 +12,13 @@ import asyncio
 import hashlib
 import random
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Awaitable, Callable
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -27,6 +29,8 @@ from .urls import absolute_url, netloc
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CONTENT_RANGE_TOTAL = re.compile(r"/\s*(\d+)\s*$")
+# Error pages are read this far: enough to recognise an anti-bot challenge or a WAF page.
+_ERROR_BODY_LIMIT = 64 * 1024
 
 
 def utcnow() -> datetime:
@@ -52,6 +56,8 @@ class FetchResult:
     attempt: int = 1
     elapsed: float = 0.0
     probe: bool = False
+    headers: list[tuple[str, str]] | None = None  # every response header, when asked for (rendering)
+    charset: str | None = None  # the charset the body was decoded with (set by the reader)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +69,7 @@ class FetchResult:
 
     @cached_property
     def sha256(self) -> str | None:
-        return hashlib.sha256(self.body).hexdigest() if self.ok and self.method == "GET" and not self.probe else None
+        return hashlib.sha256(self.body).hexdigest() if self.ok and self.method != "HEAD" and not self.probe else None
 
 
 class _Failure(Exception):
@@ -82,12 +88,14 @@ class Downloader:
         policy: AddressPolicy,
         settings: HarvestSettings,
         robots_allowed: Callable[[str], Awaitable[bool]] | None = None,
+        ssl_for: Callable[[str], ssl.SSLContext | bool] | None = None,
     ):
         self._session = session
         self._limiters = limiters
         self._policy = policy
         self._settings = settings
         self.robots_allowed = robots_allowed
+        self._ssl_for = ssl_for or (lambda host: True)
 
     async def fetch(
         self,
@@ -101,13 +109,25 @@ class Downloader:
         max_retries: int | None = None,
         on_attempt: Callable[[FetchResult], None] | None = None,
         may_follow: Callable[[str], bool] | None = None,
+        form: tuple[tuple[str, str], ...] | None = None,
+        extra_headers: tuple[tuple[str, str], ...] | dict[str, str] = (),
+        body: bytes | None = None,
+        follow_redirects: bool = True,
+        keep_headers: bool = False,
     ) -> FetchResult:
         """Fetch `url`, retrying transient failures; `probe` reads headers only (HEAD / Range checks).
 
         The caller checks robots.txt for `url` itself; redirect targets are checked here unless
         `check_robots` is False (the robots.txt fetch itself). `max_retries` overrides the host's.
+        `form` is sent as an x-www-form-urlencoded body (list paging by POST), `body` as is;
+        `extra_headers` (Referer, X-Requested-With …) go with every hop. Without
+        `follow_redirects` a 3xx is the result (a browser being served follows it itself), and
+        `keep_headers` keeps every response header in `result.headers`.
         """
-        headers = {}
+        headers = dict(extra_headers)
+        if form is not None:
+            body = urlencode(form).encode("utf-8")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -116,9 +136,10 @@ class Downloader:
             headers["Range"] = "bytes=0-0"
         if max_retries is None:
             max_retries = self._limiters.get(netloc(url)).policy.max_retries
+        options = _Options(probe, check_robots, may_follow, body, follow_redirects, keep_headers)
         attempt = 1
         while True:
-            result = await self._attempt(url, method, headers, probe, check_robots, may_follow)
+            result = await self._attempt(url, method, headers, options)
             result.attempt = attempt
             if on_attempt is not None:
                 on_attempt(result)
@@ -131,14 +152,11 @@ class Downloader:
         base = min(self._settings.backoff_max, self._settings.backoff_base * 2 ** (attempt - 1))
         return base * random.uniform(0.5, 1.5)
 
-    async def _attempt(
-        self, url: str, method: str, headers: dict[str, str], probe: bool, check_robots: bool,
-        may_follow: Callable[[str], bool] | None,
-    ) -> FetchResult:
-        result = FetchResult(url=url, method=method, probe=probe)
+    async def _attempt(self, url: str, method: str, headers: dict[str, str], options: _Options) -> FetchResult:
+        result = FetchResult(url=url, method=method, probe=options.probe)
         started = time.monotonic()
         try:
-            await self._follow_redirects(result, headers, probe, check_robots, may_follow)
+            await self._follow_redirects(result, headers, options)
         except _Failure as failure:
             result.error, result.retryable = str(failure), failure.retryable
         except AddressRefused as exc:
@@ -152,6 +170,10 @@ class Downloader:
             result.retryable = not refused
         except aiohttp.ClientPayloadError as exc:
             result.error, result.retryable = f"truncated body: {exc}", True
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            # A certificate the system store (and the host's registry CA) does not vouch for: the
+            # site is unreachable for us, and no retry will change that.
+            result.error = f"TLS error: {_tls_reason(exc)}"
         except aiohttp.ClientConnectionError as exc:
             result.error, result.retryable = f"connection error: {exc or type(exc).__name__}", True
         except (aiohttp.ClientResponseError, aiohttp.InvalidURL) as exc:
@@ -159,16 +181,14 @@ class Downloader:
         result.elapsed = time.monotonic() - started
         return result
 
-    async def _follow_redirects(
-        self, result: FetchResult, headers: dict[str, str], probe: bool, check_robots: bool,
-        may_follow: Callable[[str], bool] | None,
-    ) -> None:
+    async def _follow_redirects(self, result: FetchResult, headers: dict[str, str], options: _Options) -> None:
         """Follow redirects, never to a place the caller may not go (`may_follow`: the unit's scope)."""
-        current, method = result.url, result.method
+        current, method, body = result.url, result.method, options.body
+        may_follow, check_robots = options.may_follow, options.check_robots
         visited = {current}
         for _hop in range(self._settings.max_redirects + 1):
-            location = await self._exchange(result, current, method, headers, probe)
-            if location is None:
+            location = await self._exchange(result, current, method, headers, body, options)
+            if location is None or not options.follow_redirects:
                 return
             if location in visited:
                 raise _Failure(f"redirect loop: {current} -> {location}", retryable=False)
@@ -178,12 +198,14 @@ class Downloader:
                 raise _Failure(f"redirect to {location} is disallowed by robots.txt", retryable=False)
             visited.add(location)
             current = location
-            if result.status == 303:
-                method = "GET"
+            if result.status == 303 or (result.status in (301, 302) and method == "POST"):
+                method, body = "GET", None  # what browsers do
+                headers = {k: v for k, v in headers.items() if k != "Content-Type"}
         raise _Failure(f"too many redirects (more than {self._settings.max_redirects})", retryable=False)
 
     async def _exchange(
-        self, result: FetchResult, url: str, method: str, headers: dict[str, str], probe: bool
+        self, result: FetchResult, url: str, method: str, headers: dict[str, str], body: bytes | None,
+        options: _Options,
     ) -> str | None:
         """One request/response; returns the redirect target, or None once `result` is final."""
         host = netloc(url)
@@ -191,20 +213,35 @@ class Downloader:
         limiter = self._limiters.get(host)
         timeout = aiohttp.ClientTimeout(total=limiter.policy.timeout)
         result.final_url = url
+        ssl_context = self._ssl_for(host) if url.startswith("https:") else True
         async with limiter.slot():
             async with self._session.request(
-                method, url, headers=headers, allow_redirects=False, timeout=timeout
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, ssl=ssl_context
             ) as response:
                 result.status = response.status
+                if options.keep_headers:
+                    result.headers = list(response.headers.items())
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                     location = absolute_url(url, response.headers["Location"])
                     if location is None:
                         raise _Failure(f"redirect to a non-HTTP location {response.headers['Location']!r}", False)
+                    if options.follow_redirects:
+                        return location
+                    _copy_headers(result, response)
                     return location
                 _copy_headers(result, response)
-                if response.status == 200 and not probe and method == "GET":
+                if options.probe or method == "HEAD":
+                    pass
+                elif response.status == 200:
                     result.body = await self._read_body(response)
                     result.size = len(result.body)
+                elif response.status >= 400:
+                    # Read the error page too (bounded): an anti-bot challenge or a WAF page says
+                    # what it is only in its body.
+                    # A browser being served (keep_headers) needs a challenge page whole: its script
+                    # may be long.
+                    limit = self._settings.max_html_bytes if options.keep_headers else _ERROR_BODY_LIMIT
+                    result.body = await response.content.read(limit)
         if result.status >= 400:
             result.error, result.retryable = f"HTTP {result.status}", result.status >= 500
         return None
@@ -227,6 +264,24 @@ class Downloader:
                 raise _Failure(f"too large: more than {limit} bytes", retryable=False)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """How one fetch behaves across its attempts and hops."""
+
+    probe: bool
+    check_robots: bool
+    may_follow: Callable[[str], bool] | None
+    body: bytes | None
+    follow_redirects: bool
+    keep_headers: bool
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The certificate problem in words (aiohttp wraps the ssl error; its text names the cause)."""
+    cause = getattr(exc, "certificate_error", None) or getattr(exc, "os_error", None) or exc
+    return str(cause) or type(cause).__name__
 
 
 def _copy_headers(result: FetchResult, response: aiohttp.ClientResponse) -> None:

@@ -15,6 +15,7 @@ from zwgk.registry import Registry, Unit
 from .context import HarvestContext
 from .crawler import UnitCrawler
 from .evidence import check_ipv6
+from .rendering import Renderer
 from .settings import HarvestSettings
 from .summary import HarvestEvent, UnitHarvestSummary
 from .unitstore import UnitStore, open_database
@@ -54,6 +55,8 @@ async def harvest_units_async(
 ) -> list[UnitHarvestSummary]:
     selected = _select(registry, units)
     ctx = HarvestContext.open(registry, settings)
+    if settings.render:
+        ctx.renderer = Renderer(ctx.render_downloader, ctx.robots, settings)
     database = open_database()
     try:
         host_checks: dict[str, asyncio.Future[dict]] = {}
@@ -68,6 +71,8 @@ async def harvest_units_async(
 
         return list(await asyncio.gather(*(run_one(unit) for unit in selected)))
     finally:
+        if ctx.renderer is not None:
+            await ctx.renderer.close()
         await ctx.close()
         database.close()
 

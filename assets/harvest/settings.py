@@ -56,6 +56,11 @@ class HarvestSettings:
     flush_rows: int = 1000
     flush_interval: float = 2.0
     user_agent: str = USER_AGENT
+    # Rendering fallback (JS-shell columns; gated hosts only where the registry says render: true).
+    render: bool = True
+    render_timeout: float = 45.0  # polite hosts answer about one request a second
+    render_pages: int = 2  # pages rendered at once
+    chromium: str | None = None  # executable; None = $ZWGK_CHROMIUM or the system's chromium
 
     def host_policy(self, registry: Registry, host: str) -> HostPolicy:
         """Defaults, then the registry's entry for `host` (matched as `hostname:port`, then `hostname`).

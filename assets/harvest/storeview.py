@@ -21,6 +21,7 @@ class UnitStoreView:
     column_items: pa.Table
     link_checks: pa.Table
     host_checks: pa.Table
+    access: pa.Table
 
 
 def unit_db_path(store_dir: str | Path, unit_id: str) -> Path:
@@ -36,7 +37,9 @@ def open_unit_store(store_dir: str | Path, unit_id: str) -> UnitStoreView:
     if not path.exists():
         raise FileNotFoundError(f"unit {unit_id!r} has no harvest store at {path}")
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = {name: _read(con, name) for name in ("pages", "columns", "column_items", "link_checks", "host_checks")}
+        present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {name: _read(con, name) if name in present else SCHEMAS[name].empty_table()
+                  for name in ("pages", "columns", "column_items", "link_checks", "host_checks", "access")}
     return UnitStoreView(unit_id=unit_id, **tables)
 
 
@@ -47,5 +50,10 @@ def read_fetch_log(store_dir: str | Path, unit_id: str) -> pa.Table:
 
 
 def _read(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    """The table in today's schema; columns an older store lacks read as NULL."""
     order = {"column_items": " ORDER BY column_url, position", "fetch_log": " ORDER BY fetched_at"}.get(table, "")
-    return con.sql(f"SELECT * FROM {table}{order}").to_arrow_table().cast(SCHEMAS[table])
+    have = {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
+    schema = SCHEMAS[table]
+    select = ", ".join(f.name if f.name in have else f"NULL AS {f.name}" for f in schema)
+    return con.sql(f"SELECT {select} FROM {table}{order}").to_arrow_table().cast(schema)

@@ -42,6 +42,7 @@ class UnitHarvestSummary:
     errors: list[HarvestError] = field(default_factory=list)
     elapsed: float = 0.0
     failed: str | None = None
+    access: str | None = None  # the entry page's access outcome (ok, blocked, unreachable …)
 
     @property
     def error_count(self) -> int:

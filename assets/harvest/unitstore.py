@@ -14,6 +14,11 @@ Tables (timestamps are naive UTC):
   column_items  items per column in list order (replaced per column when its walk completes)
   link_checks   C18 evidence, PRIMARY KEY (source_url, target_url)
   host_checks   C19 evidence, PRIMARY KEY host
+  access        the access outcome of the entry page and of every column in the last run
+                (ok, empty, unreachable, blocked, not_found, soft_404, unreadable) with its
+                evidence; replaced as a whole at the end of each run
+
+Stores written by an older zwgk gain the new columns (NULL) and tables when opened.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("list_date_text", _S), ("sha256", _S), ("status", _I32), ("etag", _S), ("last_modified", _S),
         ("content_type", _S), ("charset", _S), ("bytes", _I64), ("final_url", _S), ("first_seen", _T),
         ("last_seen", _T), ("changed_at", _T), ("removed_at", _T), ("error", _S), ("links", _S),
+        ("rendered", _B),
     ]),
     "columns": pa.schema([
         ("unit_id", _S), ("column_url", _S), ("name", _S), ("kind", _S), ("parent_column_url", _S),
@@ -49,7 +55,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
     "column_items": pa.schema([
         ("column_url", _S), ("item_url", _S), ("link_text", _S), ("list_date_text", _S), ("position", _I32),
-        ("list_page_url", _S),
+        ("list_page_url", _S), ("meta", _S),
     ]),
     "link_checks": pa.schema([
         ("source_url", _S), ("target_url", _S), ("kind", _S), ("status", _I32), ("size", _I64),
@@ -58,6 +64,10 @@ SCHEMAS: dict[str, pa.Schema] = {
     "host_checks": pa.schema([
         ("host", _S), ("ipv6_addresses", pa.list_(_S)), ("ipv6_ok", _B), ("http_status", _I32), ("error", _S),
         ("checked_at", _T),
+    ]),
+    "access": pa.schema([
+        ("url", _S), ("role", _S), ("outcome", _S), ("status", _I32), ("detail", _S), ("excerpt", _S),
+        ("final_url", _S), ("list_source", _S), ("rendered", _B), ("checked_at", _T),
     ]),
 }
 PRIMARY_KEYS = {"pages": ("url",), "link_checks": ("source_url", "target_url"), "host_checks": ("host",)}
@@ -97,6 +107,7 @@ class PageRecord:
     removed_at: datetime | None = None
     error: str | None = None
     links: str | None = None
+    rendered: bool | None = None  # the body is a DOM rendered in Chromium, not the server's answer
 
     def row(self) -> dict:
         return {name: getattr(self, name) for name in _PAGE_FIELDS}
@@ -114,6 +125,7 @@ class Batch:
     link_check_resets: set[str] = field(default_factory=set)
     column_items: dict[str, list[dict]] = field(default_factory=dict)
     columns: list[dict] | None = None
+    access: list[dict] | None = None
     rows: int = 0
     raw_bytes: int = 0
 
@@ -126,6 +138,8 @@ class PreparedBatch:
     replaced_columns: pa.Table | None
     columns: pa.Table | None
     replace_all_columns: bool
+    access: pa.Table | None = None
+    replace_access: bool = False
 
 
 _WRITE_SQL = {
@@ -166,9 +180,22 @@ class UnitStore:
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [f"unit_{unit_id}"]).fetchall()}
         for table in SCHEMAS.keys() - existing:
             self._con.execute(_ddl(table))
+        self._add_missing_columns(unit_id, existing)
         self._raw = RawWriter(store_dir)
         self._batch = Batch()
         self._stored: set[str] = set()  # urls with a row in `pages` (filled by load_pages)
+
+    def _add_missing_columns(self, unit_id: str, tables: set[str]) -> None:
+        """Columns added to SCHEMAS since the store was written (NULL in old rows)."""
+        have: dict[str, set[str]] = {}
+        for table, column in self._con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?", [f"unit_{unit_id}"]
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        for table in tables & SCHEMAS.keys():
+            for f in SCHEMAS[table]:
+                if f.name not in have.get(table, ()):
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN {f.name} {_DUCK[f.type]}")
 
     # -- reading the previous state (before the crawl starts) -----------------------------------
 
@@ -236,6 +263,10 @@ class UnitStore:
         self._batch.columns = rows
         self._batch.rows += len(rows)
 
+    def replace_access(self, rows: list[dict]) -> None:
+        self._batch.access = rows
+        self._batch.rows += max(1, len(rows))
+
     def _upsert(self, table: str, row: dict) -> None:
         self._batch.upserts[table][tuple(row[k] for k in PRIMARY_KEYS[table])] = row
         self._batch.rows += 1
@@ -281,6 +312,8 @@ class UnitStore:
             replaced_columns=_keys(batch.column_items),
             columns=_arrow("columns", batch.columns) if batch.columns is not None else None,
             replace_all_columns=batch.columns is not None,
+            access=_arrow("access", batch.access) if batch.access is not None else None,
+            replace_access=batch.access is not None,
         )
 
     def write_raw(self, prepared: PreparedBatch) -> None:
@@ -304,6 +337,10 @@ class UnitStore:
                 con.execute("DELETE FROM columns")
                 if prepared.columns is not None:
                     self._execute("INSERT INTO columns SELECT * FROM _batch", prepared.columns)
+            if prepared.replace_access:
+                con.execute("DELETE FROM access")
+                if prepared.access is not None:
+                    self._execute("INSERT INTO access SELECT * FROM _batch", prepared.access)
             for name, table, mode in prepared.tables:
                 self._execute(_WRITE_SQL[mode].format(table=name, sets=_SETS[name]), table)
             con.execute("COMMIT")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from zwgk.registry import Unit
+from zwgk.registry import Unit, scope_prefix
 
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".zip", ".rar", ".ofd")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -104,6 +104,17 @@ class UnitScope:
     def of(cls, unit: Unit) -> UnitScope:
         host = netloc(normalize_url(unit.url) or unit.url)  # `http://h:80/` is `h`, as our URLs are
         return cls(host, unit.scope_prefix, frozenset(unit.allowed_hosts))
+
+    def moved_to(self, url: str) -> UnitScope:
+        """The scope after the unit's entry answered with a redirect to `url` (a newer URL
+        generation of the same site): the new location's directory replaces the old one."""
+        if netloc(url) != self.host:
+            return self  # moved to an allowed host: crawlable there already
+        return UnitScope(self.host, scope_prefix(url), self.allowed_hosts)
+
+    def same_site(self, url: str) -> bool:
+        """Where the registered entry URL may redirect to: anywhere on its host or an allowed host."""
+        return self.contactable(url)
 
     def _allowed_host(self, url_netloc: str) -> bool:
         return url_netloc in self.allowed_hosts or url_netloc.rsplit(":", 1)[0] in self.allowed_hosts

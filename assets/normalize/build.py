@@ -28,6 +28,10 @@ from .dates import parse_date
 from .extract import ExtractionError, extract_page
 from .report_table import report_figures
 
+# Access outcomes as the harvest records them (assets/harvest/access.py; docs/list-mechanisms.md).
+OK, EMPTY, UNREACHABLE = "ok", "empty", "unreachable"
+OUT_OF_SCOPE = "out of scope: not crawled"
+
 log = logging.getLogger("zwgk.normalize")
 
 RESOURCE_FIELDS = (
@@ -151,6 +155,9 @@ class _UnitRows:
         self.items = view.column_items.to_pylist()
         self.list_dates = {i["item_url"]: parse_date(i["list_date_text"])[0] for i in self.items}
         self.resources: list[dict] = []
+        # Access outcomes by role: "entry", and each column URL.
+        rows = view.access.to_pylist()
+        self.access = {("entry" if r["role"] == "entry" else r["url"]): r for r in rows}
 
     def column_id(self, column_url: str | None) -> str | None:
         return stable_id(self.unit.id, column_url) if column_url else None
@@ -158,16 +165,25 @@ class _UnitRows:
     # -- units -------------------------------------------------------------------------------
     def unit_row(self, previous: dict | None) -> dict:
         entry = next((p for p in self.pages if p["role"] == "entry"), None)
+        access = self.access.get("entry") or {}
         status = entry["status"] if entry else None
         is_html = bool(entry and "html" in (entry["content_type"] or "html"))
+        if access:
+            entry_ok = access["outcome"] in (OK, EMPTY)
+        else:  # stored by a harvester that did not record access outcomes
+            entry_ok = status == 200 and is_html
         return {
             "unit_id": self.unit.id, "name": self.unit.name, "kind": self.unit.kind, "url": self.unit.url,
-            "host": self.unit.host, "entry_ok": status == 200 and is_html, "entry_status": status,
+            "host": self.unit.host, "entry_ok": entry_ok, "entry_status": status,
             "entry_error": (entry["error"] if entry else "entry page not harvested"),
             "parent": self.unit.parent, "aliases": list(self.unit.aliases),
             "emergency_duties": self.unit.emergency_duties, "key_areas": list(self.unit.key_areas),
             "first_seen": previous["first_seen"] if previous else self.now, "last_seen": self.now,
             "removed_at": None, "schema_version": schemas.SCHEMA_VERSION,
+            "access": access.get("outcome") or ((OK if entry_ok else None) if entry else UNREACHABLE),
+            "access_detail": access.get("detail") or (None if entry else "entry page not harvested"),
+            "access_url": access.get("final_url") or self.unit.url,
+            "access_excerpt": access.get("excerpt"),
         }
 
     # -- resources ---------------------------------------------------------------------------
@@ -267,35 +283,64 @@ class _UnitRows:
                 dates_by_column.setdefault(item["column_url"], []).append(day)
         children: dict[str, int] = {}
         for column in self.columns.values():
-            if column["parent_column_url"] and (column["list_pages"] or self.column_id(column["column_url"]) in previous):
+            known = column["list_pages"] or self.column_id(column["column_url"]) in previous \
+                or column["column_url"] in self.access
+            if column["parent_column_url"] and known and "robots" not in (column["error"] or ""):
                 children[column["parent_column_url"]] = children.get(column["parent_column_url"], 0) + 1
         rows = []
         for url, column in self.columns.items():
             column_id = self.column_id(url)
+            access = self.access.get(url) or {}
+            outcome = access.get("outcome")
+            if "robots" in (column["error"] or ""):
+                self.summary.skipped_columns.append(url)  # robots.txt forbids reading it: never judged
+                continue
             if not column["list_pages"]:
-                # Not read: robots.txt forbids it (never judged), or it failed (its last good row stays).
-                if "robots" in (column["error"] or ""):
-                    self.summary.skipped_columns.append(url)
+                if outcome is None:
+                    # Out of scope, or stored by a harvester that did not record access: the last good
+                    # row stays, if there is one.
+                    if column["error"] and column["error"] != OUT_OF_SCOPE:
+                        self.summary.errors.append(f"unit {self.unit.id}: column {column['name']} {url}: not read "
+                                                   f"({column['error']})")
+                    if column_id in previous:
+                        rows.append(previous[column_id])
                     continue
+                # Not read this run (blocked, unreachable, unreadable, gone): the row says so, keeping
+                # what was counted last time as history; validation judges on the outcome, not the counts.
                 self.summary.errors.append(f"unit {self.unit.id}: column {column['name']} {url}: not read "
-                                           f"({column['error'] or 'no page'})")
-                if column_id in previous:
-                    rows.append(previous[column_id])
+                                           f"({outcome}: {access.get('detail')})")
+                row = dict(previous[column_id]) if column_id in previous else self._column_row(
+                    column, column_id, url, 0, None, None, children, previous)
+                row.update(self._access_fields(access), last_seen=self.now, schema_version=schemas.SCHEMA_VERSION)
+                rows.append(row)
                 continue
             item_count = counts.get(url, 0)
             note = column["empty_page_text"] if not item_count else None
-            rows.append({
-                "column_id": column_id, "unit_id": self.unit.id, "name": column["name"], "kind": column["kind"],
-                "url": url, "parent_column_id": self.column_id(column["parent_column_url"]),
-                "item_count": item_count, "child_count": children.get(url, 0),
-                "newest_item_date": max(dates_by_column.get(url, []), default=None),
-                "has_note": bool(note and EMPTY_NOTE_PATTERN.search(note)), "note_text": note,
-                "list_pages": column["list_pages"], "walked_fully": column["walked_fully"],
-                "first_seen": previous[column_id]["first_seen"] if column_id in previous else self.now,
-                "last_seen": self.now,
-                "schema_version": schemas.SCHEMA_VERSION,
-            })
+            row = self._column_row(column, column_id, url, item_count, max(dates_by_column.get(url, []), default=None),
+                                   note, children, previous)
+            row.update(self._access_fields(access))
+            rows.append(row)
         return rows
+
+    def _column_row(self, column: dict, column_id: str, url: str, item_count: int, newest: date | None,
+                    note: str | None, children: dict[str, int], previous: dict[str, dict]) -> dict:
+        return {
+            "column_id": column_id, "unit_id": self.unit.id, "name": column["name"], "kind": column["kind"],
+            "url": url, "parent_column_id": self.column_id(column["parent_column_url"]),
+            "item_count": item_count, "child_count": children.get(url, 0),
+            "newest_item_date": newest,
+            "has_note": bool(note and EMPTY_NOTE_PATTERN.search(note)), "note_text": note,
+            "list_pages": column["list_pages"], "walked_fully": column["walked_fully"],
+            "first_seen": previous[column_id]["first_seen"] if column_id in previous else self.now,
+            "last_seen": self.now,
+            "schema_version": schemas.SCHEMA_VERSION,
+        }
+
+    @staticmethod
+    def _access_fields(access: dict) -> dict:
+        return {"access": access.get("outcome"), "access_detail": access.get("detail"),
+                "access_url": access.get("final_url"), "list_source": access.get("list_source"),
+                "rendered": access.get("rendered")}
 
     # -- evidence ----------------------------------------------------------------------------
     def link_check_rows(self) -> list[dict]:

@@ -81,13 +81,17 @@ def catalogue(units: list[UnitInfo], rows: list[dict], blocked: list[UnitInfo], 
 def scorecard(units: list[UnitInfo], scores: list[dict], contact: Contact) -> dict:
     catalog = load_catalog()
     start, end = _date_range(s["as_of"] for s in scores)
+    passed = sum(s["verdict"] == "合格" for s in scores)
     failed = sum(s["verdict"] == "不合格" for s in scores)
+    unverified = sum(s["verdict"] == "无法核查" for s in scores)
     period = _range_text(start, end, "检查基准日").lstrip() + "；" if start else ""
     notes = (f"各单位政府信息公开专栏的检查结果与得分，依据《关于印发2020年滨海新区政务公开工作要点的通知》"
              f"和《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）。{period}"
-             f"{len(scores)} 个单位，合格 {len(scores) - failed} 个，不合格 {failed} 个"
-             f"（其中一票否决 {sum(bool(s['veto']) for s in scores)} 个）。\n\n"
-             "- 单位得分：每单位一行，按得分从高到低排列。\n"
+             f"{len(scores)} 个单位，合格 {passed} 个，不合格 {failed} 个"
+             f"（其中一票否决 {sum(bool(s['veto']) for s in scores)} 个），无法核查 {unverified} 个。\n\n"
+             "- 结论分三种：合格、不合格、无法核查。无法核查表示本次未能读取该单位的专栏（反爬拦截、无法访问、"
+             "列表由脚本加载而无法读取等，见「专栏读取结果」），不计分、不否决，也不表示该单位未公开信息。\n"
+             "- 单位得分：每单位一行，按得分从高到低排列（无法核查的单位无得分，列在最后）。\n"
              "- 检查结果：每单位每个检查项一行，含检查项名称、结论（pass 通过 / fail 未通过 / n/a 不适用）、"
              "证据链接和说明。\n"
              f"- 评分：非否决项合计 100 分，重要项权重 {catalog.weights['major']}、一般项权重 "

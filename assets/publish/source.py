@@ -93,10 +93,10 @@ def _scores(con: duckdb.DuckDBPyConnection, run_id: str | None) -> list[dict]:
               "QUALIFY row_number() OVER (PARTITION BY s.unit_id ORDER BY s.checked_at DESC, s.run_id DESC) = 1")
     return con.sql(f"""
         SELECT s.run_id, s.as_of, s.unit_id, u.name AS unit_name, u.kind AS unit_kind, s.score, s.verdict,
-               s.veto, s.veto_checks, s.checked_at
+               s.veto, s.veto_checks, s.checked_at, u.access AS unit_access
         FROM unit_scores s JOIN units u ON u.unit_id = s.unit_id AND u.removed_at IS NULL
         {chosen}
-        ORDER BY s.score DESC, s.unit_id
+        ORDER BY s.score DESC NULLS LAST, s.unit_id
     """, params={"run_id": run_id} if run_id else None).to_arrow_table().to_pylist()
 
 

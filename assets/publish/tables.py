@@ -53,6 +53,9 @@ UNIT_NAME = Column("unit_name", "单位名称", "string", "Unit name (units.name
 COLUMN_NAME = Column("column_name", "栏目名称", "string", "Name of the column the resource is listed in (columns.name)")
 UNIT_KIND = Column("unit_kind", "单位类型", "string", "Unit kind (units.kind)")
 CHECK_TITLE = Column("check_title", "检查项名称", "string", "Title of the check in the check catalog")
+UNIT_ACCESS = Column("unit_access", "专栏读取结果", "string",
+                     "How the unit's column could be read (units.access): ok, empty, unreachable, blocked, "
+                     "not_found, soft_404, unreadable; the verdict is 无法核查 when it could not be read")
 
 # A unit's current resources. Left out: harvest internals (raw_labels, links, encoding, warnings,
 # the raw page hash), pii_findings (evidence for C20, not content), column_id (column_name says
@@ -75,7 +78,7 @@ RESOURCE_TEXT_FIELDS = ("title", "summary", "body_text", "keywords", "non_disclo
 # out, so that re-validating with the same verdicts publishes the same bytes (and writes nothing).
 UNIT_SCORES = PublicTable("unit_scores", (
     *_from_schema("unit_scores", "as_of", "unit_id"), UNIT_NAME, UNIT_KIND,
-    *_from_schema("unit_scores", "score", "verdict", "veto", "veto_checks"),
+    *_from_schema("unit_scores", "score", "verdict", "veto", "veto_checks"), UNIT_ACCESS,
 ))
 
 CHECK_RESULTS = PublicTable("check_results", (

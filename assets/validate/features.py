@@ -30,7 +30,10 @@ EVIDENCE_KINDS = ("guide", "system", "annual_report", "normative", "interpretati
 _UNITS = """
 CREATE TEMP TABLE v_units AS
 SELECT unit_id, name, kind, url, host, entry_ok, entry_status, entry_error, emergency_duties,
-       coalesce(aliases, []::VARCHAR[]) AS aliases, coalesce(key_areas, []::VARCHAR[]) AS key_areas
+       coalesce(aliases, []::VARCHAR[]) AS aliases, coalesce(key_areas, []::VARCHAR[]) AS key_areas,
+       -- Warehouses written before access outcomes: the entry status tells what it can.
+       coalesce(access, CASE WHEN entry_ok THEN 'ok' WHEN entry_status IN (404, 410) THEN 'not_found'
+                             ELSE 'unreachable' END) AS access, access_detail, access_url
 FROM units
 WHERE removed_at IS NULL AND ($units IS NULL OR list_contains($units, unit_id))
 """
@@ -51,6 +54,10 @@ WITH harvested AS (
     FROM v_res WHERE column_id IS NOT NULL GROUP BY column_id
 ), base AS (
     SELECT c.column_id, c.unit_id, c.name, c.kind, c.url, c.parent_column_id, c.child_count, c.has_note,
+           -- Read this run (or stored before access outcomes were recorded): only these can be blank or stale.
+           coalesce(c.access, 'ok') IN ('ok', 'empty') AS was_read,
+           coalesce(c.access, 'ok') IN ('blocked', 'unreachable', 'unreadable') AS unread,
+           c.access, c.access_detail,
            greatest(c.item_count, coalesce(h.n, 0)) AS items, greatest(c.newest_item_date, h.newest) AS newest,
            coalesce(h.catalog_on_time, 0) AS catalog_on_time, coalesce(h.executive_meetings, 0) AS executive_meetings
     FROM columns c JOIN v_units USING (unit_id) LEFT JOIN harvested h USING (column_id)
@@ -59,7 +66,7 @@ WITH harvested AS (
     FROM base WHERE parent_column_id IS NOT NULL GROUP BY parent_column_id
 )
 SELECT b.*, coalesce(ch.items, 0) AS child_items,
-       b.items = 0 AND b.child_count = 0 AND ch.n IS NULL AND NOT b.has_note AS blank
+       b.was_read AND b.items = 0 AND b.child_count = 0 AND ch.n IS NULL AND NOT b.has_note AS blank
 FROM base b LEFT JOIN children ch USING (column_id)
 """
 
@@ -72,7 +79,10 @@ SELECT u.unit_id,
     count(c.column_id) FILTER (WHERE c.blank) AS blank_columns,
     list(c.name ORDER BY c.name) FILTER (WHERE c.blank) AS blank_names,
     min(c.url) FILTER (WHERE c.blank) AS blank_url,
-    count(c.column_id) FILTER (WHERE c.kind IN ({fresh_kinds})) AS fresh_checked,
+    count(c.column_id) FILTER (WHERE c.kind IN ({fresh_kinds}) AND c.was_read) AS fresh_checked,
+    count(c.column_id) FILTER (WHERE c.unread) AS unread_count,
+    coalesce(list({{'name': c.name, 'kind': c.kind, 'url': c.url, 'access': c.access, 'detail': c.access_detail}}
+                  ORDER BY c.url) FILTER (WHERE c.unread), []) AS unread_columns,
     count(c.column_id) FILTER (WHERE {stale}) AS stale_columns,
     list(c.name || '（' || coalesce(strftime(c.newest, '%Y-%m-%d'), '无日期') || '）' ORDER BY c.name)
         FILTER (WHERE {stale}) AS stale_names,
@@ -253,7 +263,10 @@ GROUP BY u.unit_id
 _LINK_FEATURES = """
 WITH checks AS (
     SELECT l.unit_id, l.source_url, l.target_url,
-           coalesce(l.status >= 400 OR (l.status IS NULL AND l.error IS NOT NULL), false) AS broken,
+           -- An error status, no answer, or an answer that is no page (a soft 404: 200 + "页面不存在");
+           -- an anti-bot challenge says nothing about the link itself.
+           coalesce((l.status >= 400 OR l.error IS NOT NULL) AND NOT starts_with(coalesce(l.error, ''), 'blocked'),
+                    false) AS broken,
            coalesce(CAST(l.status AS VARCHAR), l.error) AS outcome
     FROM link_checks l
     WHERE l.unit_id IN (SELECT unit_id FROM v_units)
@@ -328,7 +341,7 @@ def _column_features_sql(dates: rules.RuleDates) -> str:
     )
     kinds = list(dates.freshness_cutoffs)
     cutoff = "CASE c.kind " + " ".join(f"WHEN '{k}' THEN $cutoff_{k}" for k in kinds) + " END"
-    stale = f"c.kind IN ({', '.join(repr(k) for k in kinds)}) AND (c.newest IS NULL OR c.newest < {cutoff})"
+    stale = f"c.was_read AND c.kind IN ({', '.join(repr(k) for k in kinds)}) AND (c.newest IS NULL OR c.newest < {cutoff})"
     return _COLUMN_FEATURES.format(per_kind=per_kind, fresh_kinds=", ".join(repr(k) for k in kinds), stale=stale)
 
 
@@ -429,7 +442,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, as_of: date, units: list[st
             _run(cur, f"CREATE TEMP TABLE {name} AS {sql}", params)
         return cur.sql(
             "SELECT u.unit_id, u.name, u.kind, u.url AS entry_url, u.host, u.entry_ok, u.entry_status, "
-            "u.entry_error, u.emergency_duties, "
+            "u.entry_error, u.emergency_duties, u.access, u.access_detail, u.access_url, "
             + ", ".join(f"{name}.* EXCLUDE (unit_id)" for name in queries)
             + " FROM v_units u " + " ".join(f"JOIN {name} USING (unit_id)" for name in queries)
             + " ORDER BY u.unit_id"

@@ -16,7 +16,6 @@ from schemas.vocabulary import COLUMN_KINDS
 from .features import METADATA_PROBLEMS
 from .rules import RuleDates
 
-BLOCKED = "无法核查：专栏不可访问"
 NOT_APPLICABLE = "不适用于该类单位"
 NO_EMERGENCY_DUTIES = "不适用：该单位不承担应急职责"
 KIND_LABELS = {k.key: k.label_zh for k in COLUMN_KINDS}
@@ -52,16 +51,60 @@ def _column_present(kind: str, items_key: str | None = None) -> Callable[[Row, b
     return describe
 
 
+# How a supervisor reads each access outcome (docs/list-mechanisms.md).
+ACCESS_ZH = {
+    "blocked": "反爬拦截",
+    "unreachable": "无法访问",
+    "unreadable": "无法读取（列表由脚本加载）",
+    "not_found": "页面不存在",
+    "soft_404": "页面不存在（返回“页面不存在”提示页）",
+    "empty": "无内容",
+    "ok": "可访问",
+}
+
+
+def access_phrase(outcome: str | None, detail: str | None) -> str:
+    phrase = ACCESS_ZH.get(outcome or "", outcome or "未知")
+    return f"{phrase}（{detail}）" if detail else phrase
+
+
+def unverifiable_unit(row: Row) -> Verdict:
+    """Every check of a unit whose column could not be read: why, with the page that showed it."""
+    return (f"无法核查：专栏{access_phrase(row['access'], row['access_detail'])}",
+            row["access_url"] or row["entry_url"])
+
+
+def entry_missing(row: Row) -> Verdict:
+    """Checks other than C01 and C19 when the entry page is not there."""
+    return f"无法核查：专栏入口{access_phrase(row['access'], row['access_detail'] or row['entry_error'])}", \
+        row["entry_url"]
+
+
+def unread_column(check_id: str, columns: list[dict]) -> Verdict:
+    """A failure that an unread column could explain: named, with its outcome, never a fail."""
+    first = columns[0]
+    more = f"等{len(columns)}个栏目" if len(columns) > 1 else ""
+    return (f"无法核查：栏目“{first['name']}”{more}{access_phrase(first['access'], first['detail'])}，"
+            f"未能读取其内容", first["url"])
+
+
 def c01(row: Row, passed: bool, dates: RuleDates) -> Verdict:
     if passed:
-        return f"专栏入口可访问（HTTP {row['entry_status']}）", row["entry_url"]
+        moved = (row["access_detail"] or "").startswith("moved")
+        note = f"；入口已迁移至 {row['access_url']}，请更新登记" if moved else ""
+        return f"专栏入口可访问（HTTP {row['entry_status']}）{note}", row["entry_url"]
     reason = row["entry_error"] or f"HTTP {row['entry_status']}"
     return f"专栏入口不可访问（{reason}）", row["entry_url"]
 
 
+def _unread_note(row: Row) -> str:
+    count = row["unread_count"]
+    return f"（另有{count}个栏目本次无法读取，未计入）" if count else ""
+
+
 def c06(row: Row, passed: bool, dates: RuleDates) -> Verdict:
     if passed:
-        return "无空白栏目", row["entry_url"]
+        return f"无空白栏目{_unread_note(row)}", row["entry_url"]
     veto = "，达到一票否决标准" if row["blank_columns"] >= load_catalog().get("C06").veto_at else ""
     return f"{row['blank_columns']}个空白栏目{veto}：{_names(row['blank_names'])}", row["blank_url"]
 
@@ -70,8 +113,8 @@ def c07(row: Row, passed: bool, dates: RuleDates) -> Verdict:
     cutoffs = "；".join(f"{KIND_LABELS[k]}不早于{d.isoformat()}" for k, d in dates.freshness_cutoffs.items())
     if passed:
         if not row["fresh_checked"]:
-            return "无须定期更新的栏目", row["entry_url"]
-        return f"{row['fresh_checked']}个须定期更新的栏目均及时更新", row["entry_url"]
+            return f"无须定期更新的栏目{_unread_note(row)}", row["entry_url"]
+        return f"{row['fresh_checked']}个须定期更新的栏目均及时更新{_unread_note(row)}", row["entry_url"]
     return f"{row['stale_columns']}个栏目未及时更新：{_names(row['stale_names'])}（要求：{cutoffs}）", row["stale_url"]
 
 

@@ -31,6 +31,12 @@ TEMPLATES = Path(__file__).with_name("templates")
 DATA_DOCS_SUBDIR = "gx"
 KIND_LABELS = {"district": "区政府", "zone": "开发区", "bureau": "委局", "street": "街道", "town": "镇"}
 STATUS_LABELS = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}
+# An n/a whose message starts so was not decided because the page could not be read (not because
+# the check does not apply): shown in the 无法核查 colour.
+UNVERIFIED_PREFIX = "无法核查"
+VERDICT_CSS = {"合格": "pass", "不合格": "fail", "无法核查": "unverified"}
+ACCESS_LABELS = {"ok": "可访问", "empty": "无内容", "unreachable": "无法访问", "blocked": "反爬拦截",
+                 "not_found": "页面不存在", "soft_404": "页面不存在（软404）", "unreadable": "无法读取（脚本加载）"}
 SEVERITY_LABELS = {"veto": "否决项", "major": "重要", "minor": "一般"}
 
 
@@ -42,10 +48,20 @@ class Run:
     units: int
     passed: int
     vetoed: int
+    unverifiable: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.units - self.passed - self.unverifiable
+
+    @property
+    def verified(self) -> int:
+        return self.units - self.unverifiable
 
     @property
     def pass_rate(self) -> float:
-        return 100.0 * self.passed / self.units if self.units else 0.0
+        """合格 among the units that could be verified (无法核查 is neither a pass nor a failure)."""
+        return 100.0 * self.passed / self.verified if self.verified else 0.0
 
     @property
     def label(self) -> str:
@@ -70,38 +86,61 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_href"] = safe_href
     env.filters["page_name"] = page_name
-    env.globals.update(KIND_LABELS=KIND_LABELS, STATUS_LABELS=STATUS_LABELS, SEVERITY_LABELS=SEVERITY_LABELS)
+    env.globals.update(KIND_LABELS=KIND_LABELS, STATUS_LABELS=STATUS_LABELS, SEVERITY_LABELS=SEVERITY_LABELS,
+                       VERDICT_CSS=VERDICT_CSS, ACCESS_LABELS=ACCESS_LABELS, UNVERIFIED_PREFIX=UNVERIFIED_PREFIX)
     return env
 
 
 def _runs(con: duckdb.DuckDBPyConnection) -> list[Run]:
     rows = con.execute("""
         SELECT run_id, min(as_of), min(checked_at), count(*), count(*) FILTER (WHERE verdict = '合格'),
-               count(*) FILTER (WHERE veto)
+               count(*) FILTER (WHERE veto), count(*) FILTER (WHERE verdict = '无法核查')
         FROM unit_scores GROUP BY run_id ORDER BY min(checked_at), run_id
     """).fetchall()
     return [Run(*row) for row in rows]
 
 
 def _units(con: duckdb.DuckDBPyConnection, run_id: str, runs: list[Run]) -> list[dict]:
-    """The run's units, ranked: 合格 before 不合格, then by score; each with its score in every run."""
+    """The run's units, ranked: 合格, then 不合格, by score; the units that could not be verified last."""
     rows = con.execute("""
         SELECT s.unit_id, coalesce(u.name, s.unit_id) AS name, u.kind, u.url, s.score, s.verdict, s.veto,
-               s.veto_checks
+               s.veto_checks, u.access, u.access_detail, u.access_url, u.access_excerpt
         FROM unit_scores s LEFT JOIN units u USING (unit_id)
         WHERE s.run_id = $run_id
-        ORDER BY s.verdict = '合格' DESC, s.score DESC, name, s.unit_id
+        ORDER BY CASE s.verdict WHEN '合格' THEN 0 WHEN '不合格' THEN 1 ELSE 2 END, s.score DESC NULLS LAST,
+                 name, s.unit_id
     """, {"run_id": run_id}).fetchall()
     history: dict[str, dict[str, float]] = {}
     for unit_id, run, score in con.execute("SELECT unit_id, run_id, score FROM unit_scores").fetchall():
         history.setdefault(unit_id, {})[run] = score
     units = []
-    for rank, (unit_id, name, kind, url, score, verdict, veto, veto_checks) in enumerate(rows, start=1):
+    rank = 0
+    for (unit_id, name, kind, url, score, verdict, veto, veto_checks, access, access_detail, access_url,
+         access_excerpt) in rows:
         trend = [history.get(unit_id, {}).get(r.run_id) for r in runs]
-        units.append({"rank": rank, "unit_id": unit_id, "name": name, "kind": kind or "", "url": url,
-                      "score": score, "verdict": verdict, "veto": veto, "veto_checks": veto_checks or [],
-                      "trend": trend, "sparkline": charts.sparkline(trend)})
+        rank = rank + 1 if score is not None else rank  # units that could not be verified are not ranked
+        units.append({"rank": rank if score is not None else None, "unit_id": unit_id, "name": name,
+                      "kind": kind or "", "url": url, "score": score, "verdict": verdict, "veto": veto,
+                      "veto_checks": veto_checks or [], "trend": trend, "sparkline": charts.sparkline(trend),
+                      "access": access, "access_detail": access_detail, "access_url": access_url,
+                      "access_excerpt": access_excerpt})
     return units
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    """unit id → its columns with their access outcome (the unit page's 栏目读取情况)."""
+    columns: dict[str, list[dict]] = {}
+    present = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'columns'").fetchall()}
+    if "access" not in present:  # a warehouse written before access outcomes were recorded
+        return columns
+    for unit_id, name, url, items, access, detail, source, rendered in con.execute("""
+        SELECT unit_id, name, url, item_count, access, access_detail, list_source, rendered
+        FROM columns ORDER BY unit_id, url
+    """).fetchall():
+        columns.setdefault(unit_id, []).append({"name": name, "url": url, "items": items, "access": access,
+                                                "detail": detail, "source": source, "rendered": rendered})
+    return columns
 
 
 def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, dict]]:
@@ -117,11 +156,19 @@ def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str,
 
 
 def _check_totals(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, int]]:
-    totals = {c.id: {"pass": 0, "fail": 0, "n/a": 0} for c in load_catalog().checks}
+    totals = {c.id: {"pass": 0, "fail": 0, "n/a": 0, "unverified": 0} for c in load_catalog().checks}
     for checks in results.values():
         for check_id, result in checks.items():
-            totals[check_id][result["status"]] += 1
+            if unverified(result):
+                totals[check_id]["unverified"] += 1
+            else:
+                totals[check_id][result["status"]] += 1
     return totals
+
+
+def unverified(result: dict | None) -> bool:
+    """An n/a that says the page could not be read, not that the check does not apply."""
+    return bool(result) and result["status"] == "n/a" and (result["message"] or "").startswith(UNVERIFIED_PREFIX)
 
 
 def _data_docs_link(out_dir: Path, data_docs_index: Path | None) -> str | None:
@@ -145,8 +192,10 @@ def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = 
             raise ValueError(f"{db_path}: no validation run {run_id!r}")
         units = _units(con, run.run_id, runs)
         results = _results(con, run.run_id)
+        columns = _columns(con)
     checks = load_catalog().checks
     env = _environment()
+    env.tests["unverified"] = unverified
     trend = charts.line_chart([r.pass_rate for r in runs], [r.label for r in runs], unit="%")
     (out_dir / "units").mkdir(parents=True, exist_ok=True)
     common = {"run": run, "runs": runs, "checks": checks, "generated": datetime.now().strftime("%Y-%m-%d %H:%M")}
@@ -160,5 +209,6 @@ def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = 
     for unit in units:
         chart = charts.line_chart(unit["trend"], [r.label for r in runs], width=520, height=180)
         (out_dir / "units" / page_name(unit["unit_id"])).write_text(unit_template.render(
-            unit=unit, results=results.get(unit["unit_id"], {}), trend=chart, **common), encoding="utf-8")
+            unit=unit, results=results.get(unit["unit_id"], {}), trend=chart,
+            columns=columns.get(unit["unit_id"], []), **common), encoding="utf-8")
     return index

@@ -19,15 +19,20 @@ import duckdb
 import pyarrow as pa
 
 import schemas
-from expectations.catalog import Check, load_catalog, score_unit
+from expectations.catalog import FAILED, PASSED, Check, load_catalog, score_unit
+from expectations.catalog import UNVERIFIABLE as UNVERIFIABLE_VERDICT
 from expectations.suites import FEATURE_COLUMNS, INDEX_COLUMN, SuiteOutcome, run_suites
 
 from zwgk.warehouse import connect
 from .features import compute_features
-from .messages import BLOCKED, NO_EMERGENCY_DUTIES, NOT_APPLICABLE, describe
-from .rules import RuleDates
+from .messages import NO_EMERGENCY_DUTIES, NOT_APPLICABLE, describe, entry_missing, unread_column, unverifiable_unit
+from .rules import ABSENCE_CAUSES, RuleDates
 
-# Checks still decided when the unit's column cannot be reached (catalog header).
+# Entry outcomes that leave the unit unverifiable (无法核查): the column was never read.
+UNVERIFIABLE = ("blocked", "unreachable", "unreadable")
+# Entry outcomes that show the column is not there: C01 fails, the rest cannot be checked.
+MISSING = ("not_found", "soft_404")
+# Checks still decided when the unit's entry page is missing (catalog header).
 UNBLOCKED = ("C01", "C19")
 
 
@@ -42,6 +47,7 @@ class ValidationSummary:
     failures_by_check: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
     data_docs_index: Path | None = None
+    unverifiable: int = 0  # verdict 无法核查 (the column could not be read)
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,28 @@ def _not_applicable(check: Check, row: dict, dates: RuleDates) -> str | None:
     return None
 
 
-def _blocked(check: Check, row: dict) -> bool:
-    """The column cannot be reached, so this check cannot be verified (and fails)."""
-    return not row["entry_ok"] and check.id not in UNBLOCKED
+def unverifiable(row: dict) -> bool:
+    """The unit's column could not be read at all (gate, unreachable, JS shell): 无法核查."""
+    return row["access"] in UNVERIFIABLE
+
+
+def _entry_missing(check: Check, row: dict) -> bool:
+    """The entry page is not there: every check but C01 (which fails) and C19 cannot be checked."""
+    return (row["access"] in MISSING or not row["entry_ok"]) and check.id not in UNBLOCKED
+
+
+def _unread_cause(check: Check, row: dict) -> list[dict]:
+    """The unread columns that could hold what a failing check did not find (empty: none could)."""
+    causes = ABSENCE_CAUSES.get(check.id)
+    unread = row["unread_columns"] or []
+    if causes is None or not unread or not causes.applies(row):
+        return []
+    if causes.kinds is None:
+        return unread
+    relevant = [c for c in unread if c["kind"] in causes.kinds]
+    # A kind with no column at all may sit under a column that could not be read.
+    present = any(row.get(f"{kind}_url") for kind in causes.kinds)
+    return relevant or ([] if present else unread)
 
 
 def _verdict(check: Check, row: dict, outcome: SuiteOutcome, dates: RuleDates) -> tuple[str, str, str | None]:
@@ -79,9 +104,15 @@ def _verdict(check: Check, row: dict, outcome: SuiteOutcome, dates: RuleDates) -
     reason = _not_applicable(check, row, dates)
     if reason:
         return "n/a", reason, row["entry_url"]
-    if _blocked(check, row):
-        return "fail", BLOCKED, row["entry_url"]
+    if unverifiable(row):
+        return ("n/a", *unverifiable_unit(row))
+    if _entry_missing(check, row):
+        return ("n/a", *entry_missing(row))
     passed = row["unit_id"] not in outcome.failures.get(check.id, ())
+    if not passed:
+        unread = _unread_cause(check, row)
+        if unread:
+            return ("n/a", *unread_column(check.id, unread))
     message, url = describe(check.id, row, passed, dates)
     return ("pass" if passed else "fail"), message, url
 
@@ -92,12 +123,11 @@ def _unit_rows(row: dict, outcome: SuiteOutcome, dates: RuleDates, run_id: str, 
     for check in load_catalog().checks:
         status, message, url = _verdict(check, row, outcome, dates)
         statuses[check.id] = status
-        veto_hits[check.id] = (status == "fail" and not _blocked(check, row)
-                               and row["unit_id"] in outcome.vetoes.get(check.id, ()))
+        veto_hits[check.id] = status == "fail" and row["unit_id"] in outcome.vetoes.get(check.id, ())
         results.append({"run_id": run_id, "as_of": dates.as_of, "unit_id": row["unit_id"], "check_id": check.id,
                         "status": status, "severity": check.severity, "evidence_url": url, "message": message,
                         "checked_at": checked_at})
-    score = score_unit(statuses, veto_hits)
+    score = score_unit(statuses, veto_hits, unverifiable=unverifiable(row))
     return results, {"run_id": run_id, "as_of": dates.as_of, "unit_id": row["unit_id"], "score": score.score,
                      "verdict": score.verdict, "veto": score.veto, "veto_checks": list(score.veto_checks),
                      "checked_at": checked_at}
@@ -169,9 +199,10 @@ def _summary(evaluation: Evaluation, run_id: str, as_of: date, seconds: dict[str
                                 evaluation.check_results["status"].to_pylist()):
         failures[check_id] += status == "fail"
     return ValidationSummary(
-        run_id=run_id, as_of=as_of, units=len(scores["unit_id"]), passed=scores["verdict"].count("合格"),
-        failed=scores["verdict"].count("不合格"), vetoed=sum(scores["veto"]), failures_by_check=failures,
+        run_id=run_id, as_of=as_of, units=len(scores["unit_id"]), passed=scores["verdict"].count(PASSED),
+        failed=scores["verdict"].count(FAILED), vetoed=sum(scores["veto"]), failures_by_check=failures,
         seconds=seconds, data_docs_index=evaluation.data_docs_index,
+        unverifiable=scores["verdict"].count(UNVERIFIABLE_VERDICT),
     )
 
 

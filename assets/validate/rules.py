@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Callable
 
 from expectations.catalog import load_catalog
 from schemas.vocabulary import KEY_AREA_PATTERNS
@@ -57,6 +58,41 @@ FRESHNESS_DAYS = {"news": 14}
 WITHHELD = ("不予公开", "依申请公开")
 # Whitespace as Python's `\s` sees it in Chinese text (RE2's `\s` is ASCII only).
 WHITESPACE_RE2 = r"[\s\p{Z}]+"
+
+
+@dataclass(frozen=True)
+class AbsenceCause:
+    """A failure that rests on something not being found (a column, a document, a topic).
+
+    When a column that could hold it was not read this run (blocked, unreachable, a JS shell), the
+    check is n/a (无法核查), never failed: an unread column is no evidence that nothing was published.
+    `kinds`: the column kinds that could hold it (None: any column); `applies`: whether this
+    failure is the absence kind (some checks also fail on what was found, e.g. a copied 解读).
+    """
+
+    kinds: tuple[str, ...] | None
+    applies: Callable[[dict], bool] = lambda row: True
+
+
+# Checks that also fail on what was found: the unread-column rule covers only their absence failures.
+_ABSENCE_ONLY_WHEN: dict[str, Callable[[dict], bool]] = {
+    "C08": lambda row: not row["report_candidates"],
+    "C09": lambda row: not row["guide_docs"],
+    "C12": lambda row: row["normative_without_interpretation"] > 0 and not row["interpretation_copies"],
+}
+
+
+def _absence_causes() -> dict[str, AbsenceCause]:
+    """From the catalog's `unread_na` (which column kinds could hold what a check looks for)."""
+    causes = {}
+    for check in load_catalog().checks:
+        if check.unread_na:
+            kinds = None if "any" in check.unread_na else check.unread_na
+            causes[check.id] = AbsenceCause(kinds, _ABSENCE_ONLY_WHEN.get(check.id, lambda row: True))
+    return causes
+
+
+ABSENCE_CAUSES = _absence_causes()
 
 
 def months_before(day: date, months: int) -> date:

@@ -56,7 +56,9 @@ class ListPage:
 
     items: list[ListItem] = field(default_factory=list)
     requests: list[ListRequest] = field(default_factory=list)  # further list pages (the caller dedupes)
-    columns: list[tuple[str, str]] = field(default_factory=list)  # sub-columns (url, name) the page names
+    # Sub-columns the page names: (url, name), or (url, name, parent column URL) where the source
+    # says which column a sub-column sits under (gkmlpt's category tree).
+    columns: list[tuple] = field(default_factory=list)
     end: bool = False  # the page shows the list is over (empty recordset, empty content[], stub page)
     total: int | None = None  # items the source announces for the whole column, when it does
     note: str = ""  # the page's own text when it lists nothing (for 本栏目暂无信息-style notes)
