@@ -4,6 +4,10 @@ The plan spreads the defects over the base units so that every check has units t
 units that pass; synthetic scale units draw defects at random. The ground truth never reads
 this plan: truth.py re-derives every verdict from the (broken) model, so interactions between
 defects are accounted for.
+
+Units a defect could not be seen on get none: the unit behind the anti-bot gate (every check is
+无法核查 there). Defects that take a whole column away stay off units whose column is a special
+case to exercise (the moved unit, the units with a JS-shell column).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Callable
 
 from . import content
 from .model import Attachment, Doc, UnitSite, id_check_char
+from .units import HOSTS_BY_KEY, unit_base
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,21 @@ def broken_attachment(site, rng, as_of):
 
 def broken_link(site, rng, as_of):
     doc = rng.choice(_docs_of(site, "zcwj", "tzgg"))
-    doc.extra_links.append((f"/{site.spec.id}/zfxxgk/fdzdgknr/zcwj/201905/t20190520_404.html", "相关文件（已迁移）"))
+    doc.extra_links.append((f"{unit_base(site.spec)}fdzdgknr/zcwj/201905/t20190520_404.html", "相关文件（已迁移）"))
+
+
+def dead_item_soft404(site, rng, as_of):
+    """A list shows an item whose page was withdrawn; the host answers it with a 200 页面不存在."""
+    column = next(site.column(code) for code in ("tzgg", "zcwj") if site.column(code) and site.column(code).docs)
+    oldest = min((d.publish_date for d in column.docs if d.publish_date), default=as_of - timedelta(days=400))
+    # Older than everything else listed, so that the column's freshness (C07) does not hinge on it.
+    day = oldest - timedelta(days=rng.randint(5, 40))
+    column.docs.append(Doc(key="x00001", column=column.code, title=f"关于{day.year}年度政务公开工作要点的通知",
+                           publish_date=day, written_date=day, publisher=site.spec.name, dead=True))
+
+
+def _on_soft_404_host(site: UnitSite) -> bool:
+    return HOSTS_BY_KEY[site.spec.host].soft_404 and bool(_docs_of(site, "tzgg", "zcwj"))
 
 
 def _id_number(rng: random.Random) -> str:
@@ -305,6 +324,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("no_meeting", "C17", no_meeting, eligible=_has_columns("hygk")),
     Defect("broken_attachment", "C18", broken_attachment, eligible=lambda site: any(d.attachments for d in _docs_of(site, "zcwj", "tzgg", "gfxwj"))),
     Defect("broken_link", "C18", broken_link, eligible=lambda site: bool(_docs_of(site, "zcwj", "tzgg"))),
+    Defect("dead_item_soft404", "C18", dead_item_soft404, eligible=_on_soft_404_host),
     Defect("pii_id_card", "C20", pii_id_card, eligible=lambda site: bool(_docs_of(site, "tzgg", "zcwj"))),
     Defect("pii_mobile", "C20", pii_mobile, eligible=lambda site: bool(_docs_of(site, "tzgg", "zcwj"))),
     Defect("disclosure_no_reason", "C21", disclosure_no_reason, eligible=_has_docs("zcwj")),
@@ -314,27 +334,41 @@ DEFECTS: tuple[Defect, ...] = (
 DEFECTS_BY_KEY = {d.key: d for d in DEFECTS}
 
 # Units kept free of defects, so that every applicable check has a passing unit: the district
-# portal (the only other unit that C17 applies to), both own-host zones (GBK decoding must be
-# exercised on good pages) and one unit of every other kind.
-CLEAN_UNITS = ("qzf", "teda", "ftz", "mzj", "xgjd", "ztz")
+# portal (the only other unit that C17 applies to), the GBK zone (GBK decoding must be exercised
+# on good pages) and one unit of every other kind.
+CLEAN_UNITS = ("qzf", "ftz", "mzj", "xgjd", "ztz")
+# Defects given to a unit whatever the plan draws, and nothing else: the soft-404 host's zone
+# lists one dead item (its only defect, so its other pages stay good pages).
+FIXED_DEFECTS = {"teda": ("dead_item_soft404",)}
 # One unit neglects its column across the board: it fails on score (below 60) without a veto.
 NEGLECTED_UNIT = ("gxj", ("no_guide", "empty_system", "stale_notice", "report_missing_section",
                           "normative_no_period", "no_power_list"))
 SYNTHETIC_DEFECT_RATE = 0.02
 
 
+def _keeps_its_columns(site: UnitSite) -> bool:
+    """Whether a heavy defect may take the unit's column away: not from the district portal, nor
+    from the units that are there to exercise a special case (their own hosts: TLS, soft 404s,
+    GBK; the moved unit; the JS-shell columns)."""
+    return (site.spec.kind != "district" and site.spec.host == "main" and not site.spec.moved_from
+            and not site.spec.spa_column)
+
+
 def plan_base_defects(sites: list[UnitSite], seed: int) -> dict[str, list[str]]:
     """Give each defect to one base unit, spreading them so that few units stack defects."""
     rng = random.Random(f"defects:{seed}")
-    load = {site.spec.id: 0 for site in sites if site.spec.id not in CLEAN_UNITS}
+    load = {site.spec.id: 0 for site in sites if site.spec.id not in CLEAN_UNITS and not site.spec.gated}
     by_id = {site.spec.id: site for site in sites}
     plan: dict[str, list[str]] = {uid: [] for uid in load}
     neglected, bundle = NEGLECTED_UNIT
     plan[neglected], load[neglected] = list(bundle), 99
-    for defect in sorted(DEFECTS, key=lambda d: not d.heavy):
+    for uid, keys in FIXED_DEFECTS.items():
+        plan[uid], load[uid] = list(keys), 99
+    fixed = {key for keys in FIXED_DEFECTS.values() for key in keys}
+    for defect in sorted((d for d in DEFECTS if d.key not in fixed), key=lambda d: not d.heavy):
         candidates = [uid for uid in load if defect.eligible(by_id[uid]) and load[uid] < 99]
         if defect.heavy:
-            candidates = [uid for uid in candidates if load[uid] == 0 and by_id[uid].spec.kind != "district"]
+            candidates = [uid for uid in candidates if load[uid] == 0 and _keeps_its_columns(by_id[uid])]
         if not candidates:
             raise ValueError(f"no base unit can take defect {defect.key}")
         least = min(load[uid] for uid in candidates)
@@ -346,6 +380,8 @@ def plan_base_defects(sites: list[UnitSite], seed: int) -> dict[str, list[str]]:
 
 def random_defects(site: UnitSite, rng: random.Random) -> list[str]:
     """Defects for a synthetic scale unit: each defect independently at a low rate."""
+    if site.spec.gated:
+        return []
     chosen = [d.key for d in DEFECTS if d.eligible(site) and rng.random() < SYNTHETIC_DEFECT_RATE]
     heavy = [key for key in chosen if DEFECTS_BY_KEY[key].heavy]
     return heavy[:1] if heavy else chosen

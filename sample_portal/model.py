@@ -82,6 +82,13 @@ class Doc:
     report_table: dict[str, int] | None = None
     has_pii: bool = False
     show_list_date: bool = True
+    dead: bool = False  # listed, but its page does not exist (a dead item link, not a document)
+
+    @property
+    def serial(self) -> int:
+        """A number unique within the unit, for the numeric ids CMSs put in URLs (art_C_<id>, post_<id>)."""
+        offset = {"d": 0, "n": 100_000, "x": 200_000}[self.key[0]]
+        return offset + int(self.key[1:])
 
 
 @dataclass
@@ -92,7 +99,13 @@ class Column:
     parent: str | None = None
     docs: list[Doc] = field(default_factory=list)
     note: str | None = None
-    path: str = ""
+    path: str = ""  # directory the column's TRS-style pages live in
+    url: str = ""  # the column's own URL path (what its links and the registry name)
+    mechanism: str = "static"  # how its list is served (the unit's, or "spa")
+    layout_index: int = 0  # position in COLUMN_LAYOUT: CMS ids derive from it, not from what survived defects
+
+    def live_docs(self) -> list[Doc]:
+        return [d for d in self.docs if not d.dead]
 
 
 @dataclass
@@ -111,8 +124,17 @@ class UnitSite:
     def columns_of(self, kind: str) -> list[Column]:
         return [c for c in self.columns if c.kind == kind]
 
+    @property
+    def mechanism(self) -> str:
+        return self.spec.mechanism
+
     def docs(self) -> list[Doc]:
+        """Every item the lists show, dead links included."""
         return [d for c in self.columns for d in c.docs]
+
+    def live_docs(self) -> list[Doc]:
+        """The documents: listed items whose pages exist."""
+        return [d for c in self.columns for d in c.docs if not d.dead]
 
 
 # code, link text, kind, parent: the layout of a unit's 政府信息公开 column.
@@ -227,9 +249,11 @@ class UnitBuilder:
             "meeting": self.spec.kind == "district",
             "emergency_plan": self.spec.has_emergency_duties,
         }
-        for code, name, kind, parent in COLUMN_LAYOUT:
+        for index, (code, name, kind, parent) in enumerate(COLUMN_LAYOUT):
             if applicable.get(kind, True):
-                self.site.columns.append(Column(code=code, name=name, kind=kind, parent=parent))
+                mechanism = "spa" if code == self.spec.spa_column else self.spec.mechanism
+                self.site.columns.append(Column(code=code, name=name, kind=kind, parent=parent, mechanism=mechanism,
+                                                layout_index=index))
 
     def _share(self, weight: float) -> int:
         fixed = 18

@@ -1,13 +1,14 @@
 """HTML for the sample portal, in the template families real Chinese government CMSs use.
 
-- `trs4`: TRS-style; metadata in a 4-column table, list pages `index.html`, `index_1.html` …
-  paginated only by a `createPageHTML(...)` script call (no anchors), ISO dates.
-- `trs2`: metadata in a 2-column table with other label variants, `index_N.html` pages with
-  首页/上一页/下一页/尾页 anchors, `2020年09月15日` dates.
-- `span`: label/value spans with ideographic spaces and full-width colons, `list.html?page=N`
-  pagination, `2020年9月15日` dates; 解读 name their document by title only.
+- `trs4`: TRS-style; metadata in a 4-column table, ISO dates.
+- `trs2`: metadata in a 2-column table with other label variants, `2020年09月15日` dates.
+- `span`: label/value spans with ideographic spaces and full-width colons, `2020年9月15日` dates;
+  解读 name their document by title only.
 - News pages in every family carry their metadata only in `<meta name="ArticleTitle|PubDate|
   ContentSource|ColumnName">` tags, as TRS renders 动态 items.
+
+How lists are served (server-rendered pages in each family's pagination style, XML data proxies,
+JSON APIs, JS shells) is the list mechanisms' business: sample_portal/mechanisms/.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from .model import PAGE_SIZE, Column, Doc, UnitSite
+from .model import Column, Doc, UnitSite
 
 SITE_NAME = "天津市滨海新区人民政府"
 
 
+DATE_STYLES = {
+    "iso": "{0.year:04d}-{0.month:02d}-{0.day:02d}",
+    "slash": "{0.year:04d}/{0.month:02d}/{0.day:02d}",
+    "compact": "{0.year:04d}{0.month:02d}{0.day:02d}",
+    "cn_padded": "{0.year}年{0.month:02d}月{0.day:02d}日",
+    "cn": "{0.year}年{0.month}月{0.day}日",
+}
+
+
 def format_date(day: date | None, style: str) -> str:
-    if day is None:
-        return ""
-    return {
-        "iso": f"{day:%Y-%m-%d}",
-        "slash": f"{day:%Y/%m/%d}",
-        "compact": f"{day:%Y%m%d}",
-        "cn_padded": f"{day.year}年{day.month:02d}月{day.day:02d}日",
-        "cn": f"{day.year}年{day.month}月{day.day}日",
-    }[style]
+    return DATE_STYLES[style].format(day) if day is not None else ""
 
 
 FAMILY_DATE_STYLE = {"trs4": "iso", "trs2": "cn_padded", "span": "cn"}
@@ -37,44 +39,24 @@ LIST_DATE_STYLE = {"trs4": "iso", "trs2": "slash", "span": "iso"}
 
 
 class UnitRenderer:
-    """Renders one unit's pages; paths are root-relative URLs on the unit's host."""
+    """Renders one unit's pages in its template family; paths are root-relative URLs on the unit's host.
 
-    def __init__(self, site: UnitSite, base: str, date_style: str | None = None):
+    Where pages live (column URLs, document paths) is the list mechanism's business
+    (sample_portal/mechanisms): it assigns `Column.url`, `Column.path` and `Doc.path` first.
+    """
+
+    def __init__(self, site: UnitSite, base: str, entry_url: str, date_style: str | None = None):
         self.site = site
-        self.base = base  # e.g. "/jyj/zfxxgk/"
+        self.base = base  # e.g. "/jyj/zfxxgk/": the TRS-style site, home of the 依申请公开 form
+        self.entry_url = entry_url  # the unit's 政府信息公开 entry page, whatever its mechanism
         self.family = site.template
         self.date_style = date_style or FAMILY_DATE_STYLE[self.family]
         self.charset_label = "gb2312" if site.charset == "gbk" else "utf-8"
         self.docs_by_key = {d.key: d for d in site.docs()}
-        self._assign_paths()
 
-    # -- paths -----------------------------------------------------------------------------------
-    def _assign_paths(self) -> None:
-        for column in self.site.columns:
-            column.path = self.column_dir(column)
-            for doc in column.docs:
-                day = doc.publish_date or doc.written_date
-                if day:
-                    doc.path = f"{column.path}{day:%Y%m}/t{day:%Y%m%d}_{doc.key[1:]}.html"
-                else:
-                    doc.path = f"{column.path}art/content_{doc.key[1:]}.html"
-                for index, attachment in enumerate(doc.attachments):
-                    stem = f"P0{(day or date(2020, 1, 1)):%Y%m%d}{doc.key[1:]}{index}"
-                    attachment.path = f"{doc.path.rsplit('/', 1)[0]}/{stem}.{attachment.path.rsplit('.', 1)[-1]}"
-
-    def column_dir(self, column: Column) -> str:
-        if column.parent:
-            return f"{self.base}{column.parent}/{column.code}/"
-        return f"{self.base}{column.code}/"
-
-    def list_page_path(self, column: Column, page: int) -> str:
-        """Page 1 is the column's own URL; later pages follow the family's pagination style."""
-        if self.family == "span":
-            return f"{column.path}list.html" + ("" if page == 1 else f"?page={page}")
-        return f"{column.path}index.html" if page == 1 else f"{column.path}index_{page - 1}.html"
-
-    def column_url(self, column: Column) -> str:
-        return f"{column.path}list.html" if self.family == "span" else column.path
+    @staticmethod
+    def column_url(column: Column) -> str:
+        return column.url
 
     # -- page chrome -----------------------------------------------------------------------------
     def page(self, title: str, crumbs: list[tuple[str, str]], main: str, head_extra: str = "") -> str:
@@ -91,7 +73,7 @@ class UnitRenderer:
             '<link rel="stylesheet" href="/css/common.css"></head><body>'
             f'<div class="header"><div class="logo"><a href="/">{SITE_NAME}</a></div>'
             '<ul class="top-nav"><li><a href="/">首页</a></li>'
-            f'<li><a href="{escape(self.base)}">政务公开</a></li>'
+            f'<li><a href="{escape(self.entry_url)}">政务公开</a></li>'
             '<li><a href="/zwfw/">政务服务</a></li><li><a href="/hdjl/">互动交流</a></li></ul>'
             '<form class="search" action="/search/" method="get"><input name="q"><button>搜索</button></form></div>'
             f'<div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; {crumb_html}</div>'
@@ -107,8 +89,8 @@ class UnitRenderer:
             "</div></body></html>\n"
         )
 
-    def _crumbs(self, column: Column | None) -> list[tuple[str, str]]:
-        crumbs = [(self.base, "政府信息公开")]
+    def crumbs(self, column: Column | None) -> list[tuple[str, str]]:
+        crumbs = [(self.entry_url, "政府信息公开")]
         if column is not None and column.parent:
             parent = self.site.column(column.parent)
             crumbs.append((self.column_url(parent), parent.name))
@@ -124,63 +106,48 @@ class UnitRenderer:
         )
         main = (f'<h2 class="xxgk-title">{escape(self.site.spec.name)}政府信息公开</h2>'
                 f'<div class="xxgk-boxes">{boxes}</div>')
-        return self.page("政府信息公开", [(self.base, "政府信息公开")], main)
+        return self.page("政府信息公开", [(self.entry_url, "政府信息公开")], main)
 
     def parent_column_page(self, column: Column) -> str:
         children = [c for c in self.site.columns if c.parent == column.code]
         grid = "".join(f'<li><a href="{escape(self.column_url(c))}">{escape(c.name)}</a></li>' for c in children)
         main = f'<h2 class="lm-title">{escape(column.name)}</h2><ul class="lm-grid">{grid}</ul>'
-        return self.page(column.name, self._crumbs(column), main)
+        return self.page(column.name, self.crumbs(column), main)
 
-    def list_pages(self, column: Column) -> list[tuple[str, str]]:
-        """(path, html) for every list page of a column, newest items first."""
-        docs = sorted(column.docs, key=lambda d: (d.publish_date or date.min, d.key), reverse=True)
-        pages = [docs[i:i + PAGE_SIZE] for i in range(0, len(docs), PAGE_SIZE)] or [[]]
-        result = []
-        for number, items in enumerate(pages, start=1):
-            if items:
-                rows = "".join(self._list_item(d) for d in items)
-                body = f'<ul class="list">{rows}</ul>'
-            elif column.note:
-                body = f'<ul class="list"></ul><div class="note">{escape(column.note)}</div>'
-            else:
-                body = '<ul class="list"></ul><div class="empty">暂无信息</div>'
-            main = (f'<h2 class="lm-title">{escape(column.name)}</h2>{body}'
-                    f"{self._pagination(column, number, len(pages))}")
-            result.append((self.list_page_path(column, number), self.page(column.name, self._crumbs(column), main)))
-        return result
+    def column_page(self, column: Column, body: str, head_extra: str = "") -> str:
+        """A column page in the unit's chrome: the title, the mechanism's `body`, and the column's note.
 
-    def _list_item(self, doc: Doc) -> str:
-        shown = format_date(doc.publish_date, LIST_DATE_STYLE[self.family]) if doc.show_list_date else ""
-        date_html = f'<span class="date">{shown}</span>' if shown else ""
-        return f'<li><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(doc.title)}</a>{date_html}</li>'
+        The note (本栏目暂无…) is static text in every mechanism, shells included: real CMSs
+        print it from the column's settings, not from the list data.
+        """
+        main = f'<h2 class="lm-title">{escape(column.name)}</h2>{body}{self.note_html(column)}'
+        return self.page(column.name, self.crumbs(column), main, head_extra=head_extra)
 
-    def _pagination(self, column: Column, current: int, total: int) -> str:
-        if total <= 1:
+    @staticmethod
+    def note_html(column: Column) -> str:
+        return f'<div class="note">{escape(column.note)}</div>' if column.note else ""
+
+    def list_date(self, doc: Doc, style: str | None = None) -> str:
+        """The date a list shows for a document ("" for items listed without one)."""
+        if not doc.show_list_date:
             return ""
-        if self.family == "trs4":
-            return (f'<div class="page"><script>createPageHTML({total}, {current - 1}, "index", "html");</script>'
-                    "</div>")
-        links = []
-        if current > 1:
-            links.append(f'<a href="{escape(self.list_page_path(column, 1))}">首页</a>')
-            links.append(f'<a href="{escape(self.list_page_path(column, current - 1))}">上一页</a>')
-        if self.family == "span":
-            links += [f'<a href="{escape(self.list_page_path(column, n))}">{n}</a>' if n != current
-                      else f"<span>{n}</span>" for n in range(1, total + 1)]
-        if current < total:
-            links.append(f'<a href="{escape(self.list_page_path(column, current + 1))}">下一页</a>')
-            last = "末页" if self.family == "span" else "尾页"
-            links.append(f'<a href="{escape(self.list_page_path(column, total))}">{last}</a>')
-        return f'<div class="page">{"".join(links)}</div>'
+        return format_date(doc.publish_date, style or LIST_DATE_STYLE[self.family])
 
-    def detail_page(self, doc: Doc, column: Column) -> str:
+    def list_item(self, doc: Doc, li_class: str = "") -> str:
+        shown = self.list_date(doc)
+        date_html = f'<span class="date">{shown}</span>' if shown else ""
+        attr = f' class="{li_class}"' if li_class else ""
+        return (f'<li{attr}><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(doc.title)}</a>'
+                f"{date_html}</li>")
+
+    def detail_page(self, doc: Doc, column: Column, body_extra: str = "") -> str:
+        """A document's page in the unit's metadata template, whatever mechanism lists it."""
         meta = self._meta_tags(doc, column)
         if column.kind == "news":
             main = self._article(doc)
         else:
             main = self._metadata_block(doc) + self._article(doc)
-        return self.page(doc.title, self._crumbs(column), main, head_extra=meta)
+        return self.page(doc.title, self.crumbs(column), main + body_extra, head_extra=meta)
 
     def _meta_tags(self, doc: Doc, column: Column) -> str:
         tags = [("ArticleTitle", doc.title), ("ColumnName", column.name), ("ContentSource", doc.publisher or "")]

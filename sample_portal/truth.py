@@ -3,6 +3,12 @@
 This is an independent implementation of the rules in expectations/catalog.yaml, working on
 what the generator knows it published (not on pages). The validation stage implements the same
 rules on what the pipeline extracted; the tests compare the two.
+
+Beside the verdicts, each unit records how it can be reached (`access`: ok, blocked behind the
+anti-bot gate, or not_found when its entry page is missing), its list mechanism, and for every
+column the number of items its lists show, so that a harvest can be checked for completeness
+column by column, mechanism by mechanism. Items listed but never published (dead item links)
+count as list items and as broken links (C18), never as documents.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ GUIDE_ELEMENTS = {
     "电话": re.compile(r"电话"),
 }
 SUPERSEDE_WORDS = re.compile(r"废止|修订")
+BLOCKED_REASON = "无法核查：反爬拦截"
+NOT_FOUND_REASON = "无法核查：专栏入口不存在"
 
 
 def months_before(day: date, months: int) -> date:
@@ -65,27 +73,35 @@ class UnitTruth:
         self.site = site
         self.as_of = as_of
         self.host_ipv6 = host_ipv6
-        self.docs = site.docs()
+        self.docs = site.live_docs()
         self.veto_hits: dict[str, bool] = {}
 
     def _has_items(self, kind: str) -> bool:
-        return any(c.docs for c in self.site.columns_of(kind))
+        return any(c.live_docs() for c in self.site.columns_of(kind))
 
     def evaluate(self) -> dict[str, tuple[str, str]]:
         results: dict[str, tuple[str, str]] = {}
         for check in load_catalog().checks:
-            if not check.applies(self.site.spec.kind, self.site.spec.has_emergency_duties):
+            if self.site.spec.gated:
+                results[check.id] = ("n/a", BLOCKED_REASON)
+            elif not self.site.reachable and check.id not in ("C01", "C19"):
+                results[check.id] = ("n/a", NOT_FOUND_REASON)
+            elif not check.applies(self.site.spec.kind, self.site.spec.has_emergency_duties):
                 results[check.id] = ("n/a", "不适用于该类单位")
             elif check.id == "C14" and self.as_of <= check.due:
                 results[check.id] = ("n/a", "未到期")
-            elif not self.site.reachable and check.id not in ("C01", "C19"):
-                results[check.id] = ("fail", "无法核查：专栏不可访问")
             else:
                 results[check.id] = getattr(self, f"c{check.id[1:]}")()
         return results
 
+    @property
+    def access(self) -> str:
+        if self.site.spec.gated:
+            return "blocked"
+        return "ok" if self.site.reachable else "not_found"
+
     def c01(self):
-        return _ok(self.site.reachable, "专栏入口不可访问")
+        return _ok(self.site.reachable, "专栏入口不存在")
 
     def c02(self):
         return _ok(self._has_items("guide"), "缺少公开指南或为空")
@@ -96,7 +112,7 @@ class UnitTruth:
     def c04(self):
         statutory = self.site.columns_of("statutory")
         children = [c for c in self.site.columns if c.parent == "fdzdgknr"]
-        return _ok(bool(statutory) and any(c.docs for c in statutory + children), "缺少法定主动公开内容或为空")
+        return _ok(bool(statutory) and any(c.live_docs() for c in statutory + children), "缺少法定主动公开内容或为空")
 
     def c05(self):
         return _ok(self._has_items("annual_report"), "缺少年度报告栏目或为空")
@@ -114,7 +130,7 @@ class UnitTruth:
         for column in self.site.columns:
             if column.kind not in limits:
                 continue
-            dates = [d.publish_date for d in column.docs if d.publish_date]
+            dates = [d.publish_date for d in column.live_docs() if d.publish_date]
             if not dates or max(dates) < limits[column.kind]:
                 return "fail", f"栏目“{column.name}”未及时更新"
         return "pass", ""
@@ -196,11 +212,12 @@ class UnitTruth:
 
     def c14(self):
         due = load_catalog().get("C14").due
-        dates = [d.publish_date for c in self.site.columns_of("standard_catalog") for d in c.docs if d.publish_date]
+        dates = [d.publish_date for c in self.site.columns_of("standard_catalog") for d in c.live_docs()
+                 if d.publish_date]
         return _ok(any(d <= due for d in dates), "标准目录未发布或逾期发布")
 
     def c15(self):
-        org_text = "".join(d.title + _text(d) for c in self.site.columns_of("org_info") for d in c.docs)
+        org_text = "".join(d.title + _text(d) for c in self.site.columns_of("org_info") for d in c.live_docs())
         topics = (r"职能|职责", r"机构设置|内设机构", r"领导", r"下属|直属|所属单位")
         org_ok = all(re.search(t, org_text) for t in topics)
         return _ok(self._has_items("power_list") and org_ok, "权责清单或机构信息不全")
@@ -209,11 +226,12 @@ class UnitTruth:
         return _ok(any(d.doc_kind == "应急预案" for d in self.docs), "未公开应急预案")
 
     def c17(self):
-        titles = [d.title for c in self.site.columns_of("meeting") for d in c.docs]
+        titles = [d.title for c in self.site.columns_of("meeting") for d in c.live_docs()]
         return _ok(any("常务会议" in t for t in titles), "未公开常务会议信息")
 
     def c18(self):
-        broken = any(not a.exists for d in self.docs for a in d.attachments) or any(d.extra_links for d in self.docs)
+        broken = (any(not a.exists for d in self.docs for a in d.attachments) or any(d.extra_links for d in self.docs)
+                  or any(d.dead for d in self.site.docs()))
         return _ok(not broken, "存在不可用的链接或附件")
 
     def c19(self):
@@ -238,14 +256,30 @@ class UnitTruth:
         return "pass", ""
 
 
+def column_truth(site: UnitSite) -> dict[str, dict]:
+    """What each served column's lists show: its kind, how many items, at which URL, served how.
+
+    Nothing is served for a unit whose entry is missing; a gated unit's columns are listed (they
+    are behind the gate, not absent).
+    """
+    if not site.reachable:
+        return {}
+    return {c.name: {"kind": c.kind, "items": len(c.docs), "path": c.url, "mechanism": c.mechanism}
+            for c in site.columns}
+
+
 def unit_ground_truth(site: UnitSite, as_of: date, host_ipv6: bool) -> dict:
     truth = UnitTruth(site, as_of, host_ipv6)
     results = truth.evaluate()
-    score = score_unit({k: v[0] for k, v in results.items()}, truth.veto_hits)
+    statuses = {k: v[0] for k, v in results.items()}
+    score = score_unit(statuses, truth.veto_hits, unverifiable=truth.access == "blocked")
     return {
         "kind": site.spec.kind,
+        "mechanism": site.mechanism,
+        "access": truth.access,
         "defects": site.defects,
         "checks": {k: {"status": s, "reason": r} for k, (s, r) in results.items()},
+        "columns": column_truth(site),
         "score": score.score,
         "verdict": score.verdict,
         "veto": score.veto,
