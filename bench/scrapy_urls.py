@@ -1,6 +1,7 @@
 """Scrapy baseline for bench_harvest.py: download a fixed URL list at a given concurrency.
 
 Run with the Scrapy venv's python (bench_harvest.py creates it): `python scrapy_urls.py URLS.jsonl N`.
+List pages paged by POST are replayed with their form and headers (Referer-gated endpoints).
 Hosts are rewritten to 127.0.0.1 (the sample portal's names resolve only through our registry) with
 the original Host header; the server routes by port. Each HTML response has its links extracted and
 its body hashed, as a minimal spider would; nothing is stored. Prints one JSON line of results.
@@ -30,8 +31,13 @@ class UrlListSpider(scrapy.Spider):
         for entry in self.entries:
             parts = urlsplit(entry["url"])
             local = urlunsplit((parts.scheme, f"127.0.0.1:{parts.port}", parts.path, parts.query, ""))
-            yield scrapy.Request(local, method=entry["method"], headers={"Host": parts.netloc},
-                                 callback=self.parse, dont_filter=True)
+            headers = {"Host": parts.netloc, **dict(entry.get("headers") or ())}
+            if entry["method"] == "POST":
+                yield scrapy.FormRequest(local, formdata=dict(entry["form"]), headers=headers,
+                                         callback=self.parse, dont_filter=True)
+            else:
+                yield scrapy.Request(local, method=entry["method"], headers=headers, callback=self.parse,
+                                     dont_filter=True)
 
     def parse(self, response):
         self.responses += 1

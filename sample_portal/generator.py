@@ -60,9 +60,10 @@ def template_for(spec: UnitSpec, position: int) -> str:
     return TEMPLATES[position % len(TEMPLATES)]
 
 
-def build_sites(seed: int, as_of: date, units: int | None, docs_per_unit: int) -> Iterator[UnitSite]:
+def build_sites(seed: int, as_of: date, units: int | None, docs_per_unit: int,
+                mechanisms: tuple[str, ...] | None = None) -> Iterator[UnitSite]:
     """Every unit's site with its defects applied, base units first, one at a time."""
-    specs = unit_specs(units)
+    specs = unit_specs(units, mechanisms)
     base_count = min(len(specs), len(BASE_UNITS))
 
     def build(position: int, spec: UnitSpec) -> UnitSite:
@@ -243,20 +244,25 @@ def manifest_unit(spec: UnitSpec, entry_url: str) -> dict:
 
 def generate_portal(out_dir: str | Path, seed: int = DEFAULT_SEED, as_of: date = DEFAULT_AS_OF,
                     units: int | None = None, docs_per_unit: int = DEFAULT_DOCS_PER_UNIT,
-                    progress: Callable[[int, int], None] | None = None) -> PortalSummary:
-    """Write the sample portal into `out_dir` (replacing a previous portal there)."""
+                    progress: Callable[[int, int], None] | None = None,
+                    synthetic_mechanisms: tuple[str, ...] | None = None) -> PortalSummary:
+    """Write the sample portal into `out_dir` (replacing a previous portal there).
+
+    `synthetic_mechanisms` limits the list mechanisms the synthetic scale units cycle through
+    (the base units keep theirs).
+    """
     out_dir = Path(out_dir)
     for generated in ("sites", DYNAMIC_DIR, TLS_DIR):
         if (out_dir / generated).exists():
             shutil.rmtree(out_dir / generated)
     out_dir.mkdir(parents=True, exist_ok=True)
-    specs = unit_specs(units)
+    specs = unit_specs(units, synthetic_mechanisms)
     writer = SiteWriter(out_dir)
     truth: dict[str, dict] = {}
     entries: dict[str, str] = {}
     unit_routes: list[dict] = []
     documents = 0
-    for number, site in enumerate(build_sites(seed, as_of, units, docs_per_unit), start=1):
+    for number, site in enumerate(build_sites(seed, as_of, units, docs_per_unit, synthetic_mechanisms), start=1):
         written = write_unit(writer, site, as_of, seed)
         documents += written.documents
         entries[site.spec.id] = written.entry_url

@@ -1,21 +1,40 @@
-"""HTTP server for the generated sample portal: static files, many hosts, injectable faults.
+"""HTTP server for the generated sample portal: static files, dynamic endpoints, many hosts, faults.
 
-The generator writes a portal tree (``portal.json`` + ``sites/<host>/…``); this module serves it
-over real sockets so the crawler can be tested end to end without the network:
+The generator writes a portal tree (``portal.json`` + ``sites/<host>/…``, and ``dynamic.json``
+when some list mechanisms answer at serving time); this module serves it over real sockets so the
+crawler can be tested end to end without the network:
 
 * one listener per host of the manifest, on 127.0.0.1 and, for hosts with ``ipv6: true``, also on
-  ``::1`` at the same port (an IPv4-only host must refuse IPv6, like the real FTZ site);
+  ``::1`` at the same port (an IPv4-only host must refuse IPv6, like the real FTZ site); a host
+  with ``scheme: https`` serves TLS only, with the certificate the generator made for it;
 * static conventions of the tree: ``/a/`` serves ``/a/index.html``; ``/a/list.html?page=3``
   serves the file ``/a/list.html@page=3``; unknown queries fall back to the plain file, except
-  ``page=N`` which is a 404 when no such page was generated;
-* HTTP/1.1 keep-alive, GET/HEAD, single ``Range`` requests, ``ETag``/``Last-Modified`` validators;
+  ``page=N`` which is a 404 when no such page was generated; a host with ``not_found: soft``
+  answers missing pages with 200 and the same 页面不存在 page (a soft 404);
+* dynamic endpoints (POST paging, JSON APIs, challenge gates): `DynamicRoutes` from
+  ``sample_portal.mechanisms`` is asked before any static file;
+* HTTP/1.1 keep-alive, single ``Range`` requests, ``ETag``/``Last-Modified`` validators;
 * faults (slow, failing, truncated, looping, huge, mislabelled answers) configured at start, from
   Python, or over HTTP at ``/__zwgk__/faults`` on any listener;
 * a bounded log of every request, which tests use to check politeness and robots compliance.
 
+Design. HTTP itself (parsing, keep-alive, pipelining, TLS, request bodies, cookies) is aiohttp's
+``web`` server; this module only decides *what* to answer. Every listener gets its own tiny
+``web.Application`` whose single catch-all route knows its host and address family, so nothing
+is looked up per request to tell them apart. A request becomes an `Answer` (status, headers and
+a body that is bytes, a slice of a file, or a generated huge page) in three layers — a fault if
+one matches, else a dynamic route, else a static file — and one function turns an `Answer` into
+an aiohttp response. Faults and the request log see every answer in that one shape, which is why
+a mechanism's ``web.Response`` is converted into an `Answer` too. Answers that must not be
+answered normally (timeout, reset) close the connection themselves.
+
 The hot path is kept short because a crawler benchmark pushes >1,000 pages/s through one
-process: small files are cached with their precomputed validators, headers are only split,
-never fully validated, and faults are not looked at unless some are configured.
+process on the same two cores as the crawler: the loop is uvloop when it is installed (as in the
+harvester; about 15 % less CPU per request than asyncio's own loop under aiohttp), small files
+are cached with their precomputed validators, aiohttp's access log is off, and faults are not
+looked at unless some are configured.
+``bench/bench_portal_server.py`` compares the server's throughput and CPU cost per request with
+the previous hand-written HTTP/1.1 implementation.
 """
 
 from __future__ import annotations
@@ -29,11 +48,13 @@ import fnmatch
 import http
 import itertools
 import json
+import logging
 import os
 import random
 import re
 import signal
 import socket
+import ssl
 import stat
 import struct
 import sys
@@ -46,21 +67,39 @@ from typing import Any
 from urllib.parse import unquote
 
 import yaml
+from aiohttp import hdrs, web
+from aiohttp.http import HttpVersion10, HttpVersion11
 
-from zwgk.registry import OPTIONAL_FIELDS, Registry, dump_registry, load_registry, parse_registry
+from sample_portal.mechanisms import DynamicRoutes
+from zwgk.registry import (
+    OPTIONAL_FIELDS,
+    Registry,
+    dump_registry,
+    load_registry,
+    parse_registry,
+)
+
+logger = logging.getLogger(__name__)
 
 SERVER_NAME = "zwgk-sample-portal"
 CONTROL_PREFIX = "/__zwgk__/"
 DEFAULT_LOG_SIZE = 200_000
 IDLE_TIMEOUT = 60.0  # seconds a keep-alive connection may sit idle between requests
-MAX_HEAD = 64 * 1024  # request line + headers
+MAX_HEAD = 64 * 1024  # longest request line or header line accepted
 MAX_CONTROL_BODY = 1024 * 1024
 CACHE_MAX_FILE = 512 * 1024  # files up to this size are kept in memory
+FILE_CHUNK = 256 * 1024  # bigger files are sent in pieces of this size when sendfile is not available
 CACHE_MAX_BYTES = 128 * 1024 * 1024
 CACHE_MAX_ENTRIES = 100_000
 IPV6_BIND_ATTEMPTS = 8
+LISTEN_BACKLOG = 512
+# How long stop() lets in-flight requests (a slow fault, say) finish before cancelling them: the
+# old server cancelled at once, and tests stop servers with faults still sleeping.
+SHUTDOWN_GRACE = 0.25
 
 NOT_FOUND_TEXT = "页面不存在"
+# Paths a soft-404 host answers with 200 when missing: what a CMS would render as a page.
+SOFT_404_SUFFIXES = (".html", ".htm", ".shtml", ".jsp", ".aspx", "/")
 
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
@@ -79,11 +118,20 @@ CONTENT_TYPES = {
 }
 HTML_EXTENSIONS = (".html", ".htm")
 _REASONS = {s.value: s.phrase for s in http.HTTPStatus}
-_SERVER_LINE = f"Server: {SERVER_NAME}"
+_SERVER_HEADER = ("Server", SERVER_NAME)
 OCTET_STREAM = "application/octet-stream"
 
 
 # --------------------------------------------------------------------------- manifest
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of an HTTPS host, as absolute paths: its certificate chain, key, and issuing CA."""
+
+    cert: str
+    key: str
+    ca: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +143,9 @@ class Host:
     root: str  # absolute, symlinks resolved: the boundary no request may leave
     ipv6: bool = True
     charset: str = "utf-8"
+    scheme: str = "http"  # "https" serves TLS only, with `tls`
+    tls: TlsFiles | None = None
+    not_found: str = "hard"  # "soft": missing pages answer 200 with the 页面不存在 page
 
     def content_type(self, extension: str) -> str:
         if extension in HTML_EXTENSIONS:
@@ -112,17 +163,7 @@ def load_manifest(out_dir: str | Path) -> Manifest:
     """Read ``OUT/portal.json``; host roots become absolute so serving never depends on the cwd."""
     out_dir = Path(out_dir)
     data = json.loads((out_dir / "portal.json").read_text(encoding="utf-8"))
-    hosts = []
-    for entry in data["hosts"]:
-        hosts.append(
-            Host(
-                key=entry["key"],
-                hostname=entry["hostname"].lower(),
-                root=os.path.realpath(out_dir / entry["root"]),
-                ipv6=bool(entry.get("ipv6", True)),
-                charset=entry.get("charset", "utf-8"),
-            )
-        )
+    hosts = [_host_entry(out_dir, entry) for entry in data["hosts"]]
     keys = [h.key for h in hosts]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{out_dir}/portal.json: duplicate host keys in {keys}")
@@ -133,6 +174,39 @@ def load_manifest(out_dir: str | Path) -> Manifest:
                 f"{out_dir}/portal.json: unit {unit.get('id')!r} names unknown host {unit.get('host')!r}"
             )
     return Manifest(hosts=tuple(hosts), units=units)
+
+
+def _host_entry(out_dir: Path, entry: dict[str, Any]) -> Host:
+    """One ``hosts[]`` entry; the optional keys (scheme, tls, not_found) default to a plain site."""
+    where = f"{out_dir}/portal.json: host {entry.get('key')!r}"
+    scheme = entry.get("scheme", "http")
+    not_found = entry.get("not_found", "hard")
+    if scheme not in ("http", "https"):
+        raise ValueError(f"{where}: scheme must be http or https, got {scheme!r}")
+    if not_found not in ("hard", "soft"):
+        raise ValueError(f"{where}: not_found must be 'hard' or 'soft', got {not_found!r}")
+    tls = None
+    if entry.get("tls"):
+        files = entry["tls"]
+        if not (isinstance(files, dict) and files.get("cert") and files.get("key")):
+            raise ValueError(f"{where}: tls must name at least 'cert' and 'key' files")
+        tls = TlsFiles(
+            cert=str(out_dir / files["cert"]),
+            key=str(out_dir / files["key"]),
+            ca=str((out_dir / files["ca"]).resolve()) if files.get("ca") else None,
+        )
+    if scheme == "https" and tls is None:
+        raise ValueError(f"{where}: an https host needs tls files (cert, key, ca)")
+    return Host(
+        key=entry["key"],
+        hostname=entry["hostname"].lower(),
+        root=os.path.realpath(out_dir / entry["root"]),
+        ipv6=bool(entry.get("ipv6", True)),
+        charset=entry.get("charset", "utf-8"),
+        scheme=scheme,
+        tls=tls,
+        not_found=not_found,
+    )
 
 
 def assign_ports(hosts: Iterable[Host], ports: dict[str, int] | None, port_base: int | None) -> dict[str, int]:
@@ -313,7 +387,7 @@ class RequestLog:
         self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
-    def start(self, host_key: str, family: int, request: Request) -> dict[str, Any]:
+    def start(self, host_key: str, family: int, request: web.BaseRequest, target: str) -> dict[str, Any]:
         headers = request.headers
         entry = {
             "mono": time.monotonic(),  # CLOCK_MONOTONIC: comparable with other processes' time.monotonic()
@@ -321,13 +395,15 @@ class RequestLog:
             "host": host_key,
             "family": family,
             "method": request.method,
-            "path": request.target,
+            "path": target,
             "status": None,  # stays None when the server never answers (reset, timeout)
             "bytes": 0,
-            "user_agent": headers.get("user-agent"),
-            "if_none_match": headers.get("if-none-match"),
-            "if_modified_since": headers.get("if-modified-since"),
-            "range": headers.get("range"),
+            "user_agent": headers.get(hdrs.USER_AGENT),
+            "if_none_match": headers.get(hdrs.IF_NONE_MATCH),
+            "if_modified_since": headers.get(hdrs.IF_MODIFIED_SINCE),
+            "range": headers.get(hdrs.RANGE),
+            "referer": headers.get(hdrs.REFERER),
+            "cookie": headers.get(hdrs.COOKIE),
             "fault": None,
         }
         with self._lock:
@@ -345,22 +421,12 @@ class RequestLog:
         return count
 
 
-# --------------------------------------------------------------------------- HTTP pieces
-
-
-@dataclass(slots=True)
-class Request:
-    method: str
-    target: str  # path + "?" + query as sent, without scheme/authority
-    path: str
-    query: str
-    http10: bool
-    headers: dict[str, str]
+# --------------------------------------------------------------------------- answers
 
 
 @dataclass(slots=True)
 class FileSlice:
-    """A body streamed from disk with sendfile instead of being held in memory."""
+    """A body sent from disk with sendfile instead of being held in memory."""
 
     path: str
     offset: int
@@ -376,7 +442,9 @@ Body = bytes | FileSlice | HugeBody
 
 
 @dataclass(slots=True)
-class Response:
+class Answer:
+    """What to answer, before it becomes an aiohttp response: faults can still rewrite it."""
+
     status: int
     headers: list[tuple[str, str]]
     body: Body = b""
@@ -391,10 +459,6 @@ class _Reject(Exception):
         super().__init__(status)
         self.status = status
         self.headers = list(headers)
-
-
-class _BadRequest(Exception):
-    pass
 
 
 @dataclass(slots=True)
@@ -466,18 +530,39 @@ def _page_html(title: str, text: str, charset: str) -> bytes:
     ).encode(charset)
 
 
-def _error_response(host: Host, status: int, headers: Iterable[tuple[str, str]] = ()) -> Response:
+def _error_answer(host: Host, status: int, headers: Iterable[tuple[str, str]] = ()) -> Answer:
     text = NOT_FOUND_TEXT if status == 404 else f"{status} {_REASONS[status]}"
-    return Response(
+    return Answer(
         status,
         [("Content-Type", f"text/html; charset={host.charset}"), *headers],
         _page_html(str(status), text, host.charset),
     )
 
 
-def _json_response(status: int, data: Any) -> Response:
+def _soft_404_answer(host: Host) -> Answer:
+    """The 404 page, answered with 200 as soft-404 CMSs do."""
+    answer = _error_answer(host, 404)
+    answer.status = 200
+    return answer
+
+
+def _json_answer(status: int, data: Any) -> Answer:
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    return Response(status, [("Content-Type", "application/json")], body)
+    return Answer(status, [("Content-Type", "application/json")], body)
+
+
+def _from_dynamic(response: web.StreamResponse) -> Answer | web.StreamResponse:
+    """A mechanism's ``web.Response`` as an `Answer`, so faults and the log treat it like a file.
+
+    Cookies set with ``set_cookie`` become ``Set-Cookie`` headers here (aiohttp would only add
+    them when preparing). A streaming response is passed through untouched.
+    """
+    if not isinstance(response, web.Response) or not isinstance(response.body, (bytes, bytearray, type(None))):
+        return response
+    headers = list(response.headers.items())
+    headers += [("Set-Cookie", morsel.OutputString()) for morsel in response.cookies.values()]
+    close = response.keep_alive is False
+    return Answer(response.status, headers, bytes(response.body or b""), close=close)
 
 
 def _extension(path: str) -> str:
@@ -577,36 +662,36 @@ def _body_length(body: Body) -> int:
     return body.size
 
 
-def _parse_head(head: bytes) -> Request:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadRequest(lines[0])
-    method, target, version = parts
+def _split_target(raw: str) -> tuple[str, str, str]:
+    """(target, path, query) of a request target as sent, without scheme, authority or fragment.
+
+    aiohttp's ``raw_path`` is the target exactly as sent: the only form in which the path can be
+    checked for traversal before anything (yarl) normalizes ``..`` away.
+    """
+    target = raw
     if target.startswith(("http://", "https://")):  # absolute-form: drop scheme and authority
         slash = target.find("/", target.find("//") + 2)
         target = target[slash:] if slash >= 0 else "/"
     target = target.partition("#")[0]
-    if not target.startswith("/"):
-        raise _BadRequest(lines[0])
-    headers = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers[name.strip().lower()] = value.strip()
     path, _, query = target.partition("?")
-    return Request(method, target, path, query, version == "HTTP/1.0", headers)
+    return target, path, query
 
 
-def _wants_keep_alive(request: Request) -> bool:
-    connection = request.headers.get("connection", "").lower()
-    if request.http10:
-        return "keep-alive" in connection
-    return "close" not in connection
+def _looks_like_page(path: str) -> bool:
+    return path.lower().endswith(SOFT_404_SUFFIXES)
 
 
-def _has_body(request: Request) -> bool:
-    return "transfer-encoding" in request.headers or request.headers.get("content-length", "0") not in ("", "0")
+def _answer_as_http11(request: web.BaseRequest, answer: Answer) -> None:
+    """Answer an HTTP/1.0 client with an HTTP/1.1 status line, as nginx and the old server do.
+
+    RFC 9110 §2.5 asks servers to send their own highest version; aiohttp echoes the request's and
+    offers no switch, so the reified ``version`` is overridden. aiohttp then writes
+    ``Connection: close`` itself for a 1.0 client that did not ask to keep the connection; one
+    that did is told ``keep-alive`` here.
+    """
+    request._cache["version"] = HttpVersion11
+    if request.keep_alive:
+        answer.headers.append(("Connection", "keep-alive"))
 
 
 # --------------------------------------------------------------------------- the server
@@ -640,18 +725,16 @@ class PortalServer:
         self.registry_path = Path(registry_path) if registry_path else self.out_dir / "registry.yaml"
         self.registry: Registry | None = None
         self.ports: dict[str, int] = {}
+        self.dynamic = DynamicRoutes(self.out_dir, [])  # replaced by OUT/dynamic.json on start
         self._faults = FaultTable(self.hosts)
         self._faults.add(load_faults(faults))
         self._log = RequestLog(log_size)
         self._cache = FileCache()
         self._binary_bodies: dict[int, bytes] = {}
-        self._servers: list[asyncio.AbstractServer] = []
-        self._connections: set[asyncio.Task] = set()
+        self._runners: list[web.AppRunner] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
-        self._date_second = -1
-        self._date_line = ""
 
     # ---- public API
 
@@ -664,7 +747,8 @@ class PortalServer:
 
         def run() -> None:
             try:
-                asyncio.run(self._run(on_ready=ready.set))
+                with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                    runner.run(self._run(on_ready=ready.set))
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
             finally:
@@ -698,8 +782,8 @@ class PortalServer:
         self.stop()
 
     def base_url(self, host_key: str) -> str:
-        """``http://127.0.0.1:<port>`` of a host: usable without the registry's name resolution."""
-        return f"http://127.0.0.1:{self.ports[host_key]}"
+        """``http(s)://127.0.0.1:<port>`` of a host: usable without the registry's name resolution."""
+        return f"{self.hosts[host_key].scheme}://127.0.0.1:{self.ports[host_key]}"
 
     def add_fault(self, **fault: Any) -> dict[str, Any]:
         """Add one fault (``kind=…, host=…, path=…, times=…, **params``); returns it with its id."""
@@ -733,45 +817,59 @@ class PortalServer:
             await self._close()
 
     async def _open(self) -> None:
+        self.dynamic = DynamicRoutes.load(self.out_dir)
         for host in self.manifest.hosts:
             self.ports[host.key] = await self._bind_host(host, self._wanted_ports[host.key])
         self.registry = self._write_registry()
 
     async def _bind_host(self, host: Host, port: int) -> int:
         """Listen on 127.0.0.1 (and ::1 at the same port); an ephemeral port is retried if ::1 has it."""
+        tls = _tls_context(host)
         attempts = IPV6_BIND_ATTEMPTS if port == 0 else 1
         for attempt in itertools.count(1):
-            v4 = await self._listen(host, "127.0.0.1", port)
-            chosen = v4.sockets[0].getsockname()[1]
+            v4 = _listening_socket(socket.AF_INET, "127.0.0.1", port)
+            chosen = v4.getsockname()[1]
             if not (host.ipv6 and self.bind_ipv6):
-                self._servers.append(v4)
+                await self._serve(host, 4, v4, tls)
                 return chosen
             try:
-                v6 = await self._listen(host, "::1", chosen)
+                v6 = _listening_socket(socket.AF_INET6, "::1", chosen)
             except OSError as exc:
                 v4.close()
-                await v4.wait_closed()
                 if exc.errno != errno.EADDRINUSE or attempt >= attempts:
                     raise
                 continue
-            self._servers += [v4, v6]
+            await self._serve(host, 4, v4, tls)
+            await self._serve(host, 6, v6, tls)
             return chosen
 
-    async def _listen(self, host: Host, address: str, port: int) -> asyncio.AbstractServer:
-        async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._connection(host, reader, writer)
+    async def _serve(self, host: Host, family: int, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        """One listener: an application whose only route answers every request for this host."""
 
-        return await asyncio.start_server(on_connection, address, port, limit=MAX_HEAD, backlog=512)
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._handle(host, family, request)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(
+            app,
+            access_log=None,  # the request log replaces it, and formatting lines costs time
+            keepalive_timeout=IDLE_TIMEOUT,
+            shutdown_timeout=SHUTDOWN_GRACE,
+            max_line_size=MAX_HEAD,
+            max_field_size=MAX_HEAD,
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        await web.SockSite(runner, sock, ssl_context=tls, backlog=LISTEN_BACKLOG).start()
 
     async def _close(self) -> None:
-        for server in self._servers:
-            server.close()
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
+        # Listeners first, all of them, so that no host still accepts while another is shutting down.
+        for runner in self._runners:
+            for site in list(runner.sites):
+                await site.stop()
+        await asyncio.gather(*(runner.cleanup() for runner in self._runners), return_exceptions=True)
+        self._runners.clear()
 
     def _write_registry(self) -> Registry:
         """Write the crawler's registry (atomically: benchmarks may read it from another process)."""
@@ -780,14 +878,17 @@ class PortalServer:
         for unit in self.manifest.units:
             host = self.hosts[unit["host"]]
             entry = {k: unit[k] for k in ("id", "name", "kind") if k in unit}
-            entry["url"] = f"http://{host.hostname}:{self.ports[host.key]}{unit['path']}"
+            entry["url"] = f"{host.scheme}://{host.hostname}:{self.ports[host.key]}{unit['path']}"
             entry.update({k: unit[k] for k in OPTIONAL_FIELDS if k in unit})
             units.append(entry)
-        data = {
+        data: dict[str, Any] = {
             "allow_private_addresses": True,
             "resolve": {h.hostname: list(addresses) for h in self.manifest.hosts},
             "units": units,
         }
+        trusted = {h.hostname: {"ca_bundle": h.tls.ca} for h in self.manifest.hosts if h.tls and h.tls.ca}
+        if trusted:
+            data["hosts"] = trusted
         text = dump_registry(parse_registry(data, source=str(self.registry_path)))
         self.registry_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.registry_path.with_name(self.registry_path.name + f".{os.getpid()}.tmp")
@@ -795,123 +896,99 @@ class PortalServer:
         os.replace(temporary, self.registry_path)
         return load_registry(self.registry_path)
 
-    # ---- connections
+    # ---- one request
 
-    async def _connection(self, host: Host, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._connections.add(task)
-        sock = writer.get_extra_info("socket")
-        family = 6 if sock is not None and sock.family == socket.AF_INET6 else 4
-        try:
-            while await self._exchange(host, family, reader, writer):
-                pass
-        except (OSError, asyncio.IncompleteReadError):  # client gone, idle timeout, file vanished mid-send
-            pass
-        finally:
-            self._connections.discard(task)
-            writer.close()
-
-    async def _exchange(
-        self, host: Host, family: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bool:
-        """Read one request and answer it; False when the connection must end."""
-        try:
-            async with asyncio.timeout(IDLE_TIMEOUT):
-                head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            await self._send(writer, None, _error_response(host, 431), keep_alive=False)
-            return False
-        try:
-            request = _parse_head(head)
-        except _BadRequest:
-            await self._send(writer, None, _error_response(host, 400), keep_alive=False)
-            return False
-        keep_alive = _wants_keep_alive(request)
-        if request.path.startswith(CONTROL_PREFIX):
-            return await self._control(request, reader, writer, keep_alive)
-        if _has_body(request):  # crawlers send none; rather than parse one, end the connection
-            keep_alive = False
-        entry = self._log.start(host.key, family, request)
-        fault = self._faults.take(host.key, request.target) if self._faults else None
-        if fault is not None:
+    async def _handle(self, host: Host, family: int, request: web.Request) -> web.StreamResponse:
+        target, path, query = _split_target(request.raw_path)
+        if path.startswith(CONTROL_PREFIX):
+            return await self._control(request, path)
+        entry = self._log.start(host.key, family, request, target)
+        fault = self._faults.take(host.key, target) if self._faults else None
+        if fault is None:
+            answer = await self._normal_answer(host, request, target, path, query)
+        else:
             entry["fault"] = fault.kind
-            response = await self._faulty_response(host, request, fault, writer)
-        else:
-            response = self._static_response(host, request)
-        if response is None:
-            return False
-        entry["status"] = response.status
-        entry["bytes"] = await self._send(writer, request, response, keep_alive and not response.close)
+            answer = await self._faulty_answer(host, request, target, path, query, fault)
+            if answer is None:  # the fault closed the connection instead of answering
+                return _unanswered()
+        if isinstance(answer, Answer):
+            response = await self._respond(request, answer, entry)
+        else:  # a mechanism's streaming response, sent as it is
+            response = answer
+            entry["status"], entry["bytes"] = response.status, response.content_length or 0
         if self.log_requests:
-            line = f"{host.key} IPv{family} {request.method} {request.target} {response.status} {entry['bytes']}"
+            line = f"{host.key} IPv{family} {request.method} {target} {entry['status']} {entry['bytes']}"
             print(line, file=sys.stderr, flush=True)
-        return keep_alive and not response.close
+        return response
 
-    async def _send(
-        self, writer: asyncio.StreamWriter, request: Request | None, response: Response, keep_alive: bool
-    ) -> int:
-        """Write the answer; returns the number of body bytes sent."""
-        body = response.body
+    async def _normal_answer(
+        self, host: Host, request: web.Request, target: str, path: str, query: str
+    ) -> Answer | web.StreamResponse:
+        """A dynamic route's answer if one answers, else the static file's."""
+        if self.dynamic:
+            response = await self._dynamic_response(host, request)
+            if response is not None:
+                return response if isinstance(response, Answer) else _from_dynamic(response)
+        return self._static_answer(host, request, path, query)
+
+    async def _dynamic_response(self, host: Host, request: web.Request) -> Answer | web.StreamResponse | None:
+        try:
+            return await self.dynamic.handle(host.key, request)
+        except web.HTTPException as exc:  # raised instead of returned: still an answer
+            return exc
+        except Exception:  # a bug in a mechanism: a 500 in the request log says where, the traceback why
+            logger.exception("dynamic route on host %s failed for %s %s", host.key, request.method, request.raw_path)
+            return _error_answer(host, 500)
+
+    async def _respond(self, request: web.Request, answer: Answer, entry: dict[str, Any]) -> web.StreamResponse:
+        """Turn an `Answer` into an aiohttp response; bytes are handed over, everything else streamed.
+
+        The log entry gets the status now and the body bytes once they are handed to aiohttp.
+        """
+        entry["status"] = answer.status
+        body = answer.body
+        if isinstance(body, bytes) and answer.limit is None:
+            if request.method != "HEAD" and answer.status != 304:
+                entry["bytes"] = len(body)
+            return _bytes_response(request, answer)
+        return await self._stream(request, answer, entry)
+
+    async def _stream(self, request: web.Request, answer: Answer, entry: dict[str, Any]) -> web.StreamResponse:
+        """Send a body that is a file slice, a huge page, or cut short, counting bytes as they go."""
+        body = answer.body
         length = _body_length(body)
-        head = self._head(response, length, keep_alive, request is not None and request.http10)
-        if response.status == 304 or (request is not None and request.method == "HEAD"):
-            writer.write(head)
-            await writer.drain()
-            return 0
-        count = length if response.limit is None else min(response.limit, length)
-        if isinstance(body, bytes):
-            writer.write(head + (body if count == length else body[:count]))
-            await writer.drain()
-        elif isinstance(body, FileSlice):
-            writer.write(head)
-            await writer.drain()
-            with open(body.path, "rb") as handle:
-                await asyncio.get_running_loop().sendfile(writer.transport, handle, body.offset, count)
-        else:
-            writer.write(head)
-            for chunk in _huge_chunks(body.size, count):
-                writer.write(chunk)
-                await writer.drain()
-        return count
+        response = web.StreamResponse(status=answer.status, headers=_final_headers(request, answer))
+        response.content_length = length  # of the whole body, even when only part is sent
+        if answer.close:
+            response.force_close()
+        try:
+            await response.prepare(request)
+            if request.method != "HEAD" and answer.status != 304:
+                count = length if answer.limit is None else min(answer.limit, length)
+                await _write_body(request, response, body, count, entry)
+            await response.write_eof()
+        except ConnectionError:  # the client went away mid-answer; aiohttp closes the connection
+            response.force_close()
+        return response
 
-    def _head(self, response: Response, length: int, keep_alive: bool, http10: bool) -> bytes:
-        lines = [f"HTTP/1.1 {response.status} {_REASONS[response.status]}", self._date(), _SERVER_LINE]
-        lines += [f"{name}: {value}" for name, value in response.headers]
-        if response.status != 304:
-            lines.append(f"Content-Length: {length}")
-        if not keep_alive:
-            lines.append("Connection: close")
-        elif http10:
-            lines.append("Connection: keep-alive")
-        lines.append("\r\n")
-        return "\r\n".join(lines).encode("latin-1")
-
-    def _date(self) -> str:
-        now = int(time.time())
-        if now != self._date_second:
-            self._date_second = now
-            self._date_line = "Date: " + email.utils.formatdate(now, usegmt=True)
-        return self._date_line
-
-    # ---- static files
-
-    def _static_response(self, host: Host, request: Request) -> Response:
+    def _static_answer(self, host: Host, request: web.Request, path: str, query: str) -> Answer:
         if request.method not in ("GET", "HEAD"):
             headers = [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")]
-            return Response(405, headers, b"method not allowed\n")
+            return Answer(405, headers, b"method not allowed\n")
         try:
-            path, st = self._locate(host, request)
-            return self._file_response(host, request, path, self._cache.get(path, st))
+            file_path, st = self._locate(host, path, query)
+            return self._file_answer(host, request, file_path, self._cache.get(file_path, st))
         except _Reject as reject:
-            return _error_response(host, reject.status, reject.headers)
+            if reject.status == 404 and host.not_found == "soft" and _looks_like_page(path):
+                return _soft_404_answer(host)
+            return _error_answer(host, reject.status, reject.headers)
 
-    def _locate(self, host: Host, request: Request) -> tuple[str, os.stat_result]:
+    def _locate(self, host: Host, path: str, query: str) -> tuple[str, os.stat_result]:
         """File (and its stat) answering the request's path and query, by the tree's conventions."""
-        query = request.query
-        if "/" in query or ".." in query or "\\" in query:
+        if not path.startswith("/") or "/" in query or ".." in query or "\\" in query:
             raise _Reject(400)
         try:
-            decoded = unquote(request.path, errors="strict")
+            decoded = unquote(path, errors="strict")
         except UnicodeDecodeError:
             raise _Reject(400) from None
         if "\0" in decoded:
@@ -934,7 +1011,7 @@ class PortalServer:
         if st is None:
             raise _Reject(404)
         if stat.S_ISDIR(st.st_mode):
-            location = request.path + "/" + (f"?{query}" if query else "")
+            location = path + "/" + (f"?{query}" if query else "")
             raise _Reject(301, [("Location", location)])
         if not stat.S_ISREG(st.st_mode):
             raise _Reject(404)
@@ -950,7 +1027,7 @@ class PortalServer:
             raise _Reject(404)
         return path
 
-    def _file_response(self, host: Host, request: Request, path: str, entry: _Entry) -> Response:
+    def _file_answer(self, host: Host, request: web.Request, path: str, entry: _Entry) -> Answer:
         headers = [
             ("Content-Type", host.content_type(_extension(path))),
             ("Last-Modified", entry.last_modified),
@@ -958,20 +1035,22 @@ class PortalServer:
             ("Accept-Ranges", "bytes"),
         ]
         request_headers = request.headers
-        if_none_match = request_headers.get("if-none-match")
+        if_none_match = request_headers.get(hdrs.IF_NONE_MATCH)
         if if_none_match is not None:
             if _etag_matches(if_none_match, entry.etag):
-                return Response(304, headers[1:3])
-        elif "if-modified-since" in request_headers:
-            if _not_modified_since(request_headers["if-modified-since"], entry):
-                return Response(304, headers[1:3])
+                return Answer(304, headers[1:3])
+        else:
+            if_modified_since = request_headers.get(hdrs.IF_MODIFIED_SINCE)
+            if if_modified_since is not None and _not_modified_since(if_modified_since, entry):
+                return Answer(304, headers[1:3])
         start, end = 0, entry.size - 1
         status = 200
-        if "range" in request_headers:
+        range_header = request_headers.get(hdrs.RANGE)
+        if range_header is not None:
             try:
-                wanted = parse_range(request_headers["range"], entry.size)
+                wanted = parse_range(range_header, entry.size)
             except _Unsatisfiable:
-                return Response(416, [("Content-Range", f"bytes */{entry.size}")])
+                return Answer(416, [("Content-Range", f"bytes */{entry.size}")])
             if wanted is not None:
                 (start, end), status = wanted, 206
                 headers.append(("Content-Range", f"bytes {start}-{end}/{entry.size}"))
@@ -979,51 +1058,51 @@ class PortalServer:
             body: Body = entry.body if status == 200 else entry.body[start : end + 1]
         else:
             body = FileSlice(path, start, end - start + 1)
-        return Response(status, headers, body)
+        return Answer(status, headers, body)
 
     # ---- faults
 
-    async def _faulty_response(
-        self, host: Host, request: Request, fault: Fault, writer: asyncio.StreamWriter
-    ) -> Response | None:
+    async def _faulty_answer(
+        self, host: Host, request: web.Request, target: str, path: str, query: str, fault: Fault
+    ) -> Answer | web.StreamResponse | None:
         """The answer a fault gives instead of the normal one; None when nothing is answered."""
         params = fault.params
         kind = fault.kind
         if kind == "delay":
             await asyncio.sleep(params["seconds"])
-            return self._static_response(host, request)
+            return await self._normal_answer(host, request, target, path, query)
         if kind == "status":
             extra = [("Retry-After", str(params["retry_after"]))] if params["retry_after"] is not None else []
-            return _error_response(host, int(params["code"]), extra)
+            return _error_answer(host, int(params["code"]), extra)
         if kind == "timeout":
             await asyncio.sleep(params["seconds"])
+            _close_connection(request, reset=False)
             return None
         if kind == "reset":
-            sock = writer.get_extra_info("socket")
-            if sock is not None:  # linger 0: close() sends RST instead of FIN
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
+            _close_connection(request, reset=True)
             return None
         if kind == "redirect_loop":
-            return Response(302, [("Location", _loop_target(request.target))])
+            return Answer(302, [("Location", _loop_target(target))])
         if kind == "huge":
             html = [("Content-Type", f"text/html; charset={host.charset}")]
-            return Response(200, html, HugeBody(max(HUGE_MIN_SIZE, int(params["size"]))))
+            return Answer(200, html, HugeBody(max(HUGE_MIN_SIZE, int(params["size"]))))
         if kind == "binary_as_html":
             html = [("Content-Type", f"text/html; charset={host.charset}")]
-            return Response(200, html, self._binary_body(int(params["size"])))
-        response = self._static_response(host, request)
+            return Answer(200, html, self._binary_body(int(params["size"])))
+        answer = await self._normal_answer(host, request, target, path, query)
+        if not isinstance(answer, Answer):  # a streaming dynamic response cannot be rewritten
+            return answer
         if kind == "truncate":
-            length = _body_length(response.body)
-            response.limit = length // 2 if params["bytes"] is None else min(int(params["bytes"]), length)
-            response.close = True
+            length = _body_length(answer.body)
+            answer.limit = length // 2 if params["bytes"] is None else min(int(params["bytes"]), length)
+            answer.close = True
         elif kind == "wrong_charset":
             charset = params["charset"] or ("gbk" if host.charset.lower() in ("utf-8", "utf8") else "utf-8")
-            response.headers = [
-                (name, f"{value.split(';')[0]}; charset={charset}" if name == "Content-Type" else value)
-                for name, value in response.headers
+            answer.headers = [
+                (name, f"{value.split(';')[0]}; charset={charset}" if name.lower() == "content-type" else value)
+                for name, value in answer.headers
             ]
-        return response
+        return answer
 
     def _binary_body(self, size: int) -> bytes:
         """Deterministic bytes that no charset decodes cleanly, cached per size."""
@@ -1034,43 +1113,145 @@ class PortalServer:
 
     # ---- control endpoint
 
-    async def _control(
-        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep_alive: bool
-    ) -> bool:
+    async def _control(self, request: web.Request, path: str) -> web.StreamResponse:
         """``/__zwgk__/faults`` and ``/__zwgk__/requests``; not logged, never subject to faults."""
-        length = request.headers.get("content-length", "0")
-        if "transfer-encoding" in request.headers or not length.isdigit() or int(length) > MAX_CONTROL_BODY:
-            error = _json_response(400, {"error": f"send a body of at most {MAX_CONTROL_BODY} bytes with Content-Length"})
-            await self._send(writer, request, error, keep_alive=False)
-            return False
-        body = await reader.readexactly(int(length))
-        response = self._control_response(request, body)
-        await self._send(writer, request, response, keep_alive)
-        return keep_alive
+        length = request.content_length or 0
+        if hdrs.TRANSFER_ENCODING in request.headers or length > MAX_CONTROL_BODY:
+            error = _json_answer(400, {"error": f"send a body of at most {MAX_CONTROL_BODY} bytes with Content-Length"})
+            error.close = True
+            return _bytes_response(request, error)
+        body = await request.read()
+        return _bytes_response(request, self._control_answer(request.method, path, body))
 
-    def _control_response(self, request: Request, body: bytes) -> Response:
-        name = request.path[len(CONTROL_PREFIX) :].strip("/")
-        method = request.method
+    def _control_answer(self, method: str, path: str, body: bytes) -> Answer:
+        name = path[len(CONTROL_PREFIX) :].strip("/")
         if name == "faults":
             if method == "GET":
-                return _json_response(200, {"faults": self.faults()})
+                return _json_answer(200, {"faults": self.faults()})
             if method == "DELETE":
-                return _json_response(200, {"cleared": self.clear_faults()})
+                return _json_answer(200, {"cleared": self.clear_faults()})
             if method == "POST":
                 try:
                     data = json.loads(body or b"null")
                     faults = self._faults.add(load_faults(data if isinstance(data, list) else [data]))
                 except ValueError as exc:
-                    return _json_response(400, {"error": str(exc)})
-                return _json_response(201, {"added": [f.to_dict() for f in faults], "faults": self.faults()})
+                    return _json_answer(400, {"error": str(exc)})
+                return _json_answer(201, {"added": [f.to_dict() for f in faults], "faults": self.faults()})
         elif name == "requests":
             if method == "GET":
-                return _json_response(200, {"requests": self.requests()})
+                return _json_answer(200, {"requests": self.requests()})
             if method == "DELETE":
-                return _json_response(200, {"cleared": self.clear_requests()})
+                return _json_answer(200, {"cleared": self.clear_requests()})
         else:
-            return _json_response(404, {"error": f"unknown control resource {name!r}"})
-        return _json_response(405, {"error": f"{method} not allowed on {request.path}"})
+            return _json_answer(404, {"error": f"unknown control resource {name!r}"})
+        return _json_answer(405, {"error": f"{method} not allowed on {path}"})
+
+
+async def _write_body(
+    request: web.Request, response: web.StreamResponse, body: Body, count: int, entry: dict[str, Any]
+) -> None:
+    """Write the first ``count`` bytes of a body after the headers, adding them to the log entry."""
+    if isinstance(body, bytes):
+        await response.write(body[:count])
+        entry["bytes"] = count
+    elif isinstance(body, FileSlice):
+        await _write_file(request, response, body, count, entry)
+    else:
+        for chunk in _huge_chunks(body.size, count):
+            await response.write(chunk)
+            entry["bytes"] += len(chunk)  # counted as sent: a crawler may hang up mid-page
+
+
+async def _write_file(
+    request: web.Request, response: web.StreamResponse, body: FileSlice, count: int, entry: dict[str, Any]
+) -> None:
+    """Send part of a file: with sendfile where the loop has it, else read and written in chunks."""
+    transport = request.transport
+    if transport is None:
+        raise ConnectionResetError("connection lost before the body was sent")
+    with open(body.path, "rb") as handle:
+        try:  # as aiohttp's FileResponse does: the headers are already out
+            entry["bytes"] = await asyncio.get_running_loop().sendfile(transport, handle, body.offset, count)
+            return
+        except NotImplementedError:  # uvloop has no sendfile
+            pass
+        handle.seek(body.offset)
+        while count > 0 and (chunk := handle.read(min(FILE_CHUNK, count))):
+            await response.write(chunk)
+            entry["bytes"] += len(chunk)
+            count -= len(chunk)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop when installed (as the harvester uses it): its transports cut the server's CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def _bytes_response(request: web.BaseRequest, answer: Answer) -> web.Response:
+    """An answer whose body is in memory, handed to aiohttp whole (it writes head and body at once)."""
+    response = web.Response(status=answer.status, headers=_final_headers(request, answer), body=answer.body)
+    if answer.close:
+        response.force_close()
+    return response
+
+
+def _final_headers(request: web.BaseRequest, answer: Answer) -> list[tuple[str, str]]:
+    if request.version == HttpVersion10:
+        _answer_as_http11(request, answer)
+    return [*answer.headers, _SERVER_HEADER]
+
+
+def _close_connection(request: web.Request, reset: bool) -> None:
+    """End the connection without an answer: an orderly FIN, or an RST when ``reset``."""
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: close() sends RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
+
+
+def _unanswered() -> web.Response:
+    """What the handler returns once it closed the connection itself.
+
+    aiohttp needs a response object; writing it fails on the closed transport, which aiohttp
+    takes as the client having left, quietly, and it ends the connection.
+    """
+    response = web.Response()
+    response.force_close()
+    return response
+
+
+def _listening_socket(family: int, address: str, port: int) -> socket.socket:
+    """A bound, listening socket; bound here (not by aiohttp) to learn an ephemeral port at once."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _tls_context(host: Host) -> ssl.SSLContext | None:
+    if host.scheme != "https" or host.tls is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # no client certificates: no trust store to load
+    context.load_cert_chain(host.tls.cert, host.tls.key)
+    return context
 
 
 # --------------------------------------------------------------------------- blocking entry point
@@ -1100,7 +1281,8 @@ def serve_forever(
         if ready_callback is not None:
             ready_callback(server)
 
-    asyncio.run(server._run(on_ready=announce, handle_signals=True))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(server._run(on_ready=announce, handle_signals=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -134,13 +134,18 @@ BASE_UNITS: tuple[UnitSpec, ...] = (
 _SYNTHETIC_KINDS = ("bureau", "street", "town", "bureau", "street")
 
 
-def unit_specs(count: int | None = None) -> list[UnitSpec]:
+def unit_specs(count: int | None = None, mechanisms: tuple[str, ...] | None = None) -> list[UnitSpec]:
     """The base units, or `count` units: the base ones first, then synthetic sub-sites.
 
     Synthetic units (for scale benchmarks) get ids `u0045`… and generic names; they live on
     the main host like the 集约化 platform's other sub-sites, and cycle through the list
-    mechanisms so that every mechanism is spread over any scale.
+    mechanisms (or through `mechanisms`, e.g. only `static` for a benchmark of static lists) so
+    that every mechanism is spread over any scale.
     """
+    cycle = tuple(mechanisms or LIST_MECHANISMS)
+    unknown = set(cycle) - set(LIST_MECHANISMS)
+    if unknown:
+        raise ValueError(f"unknown list mechanism(s) {sorted(unknown)}; expected some of {list(LIST_MECHANISMS)}")
     specs = list(BASE_UNITS)
     if count is None or count == len(specs):
         return specs
@@ -151,7 +156,7 @@ def unit_specs(count: int | None = None) -> list[UnitSpec]:
         suffix = {"bureau": "事务局", "street": "街道", "town": "镇"}[kind]
         name = f"第{number}{suffix}"
         full = f"天津市滨海新区{name}" + ("办事处" if kind == "street" else "人民政府" if kind == "town" else "")
-        mechanism = LIST_MECHANISMS[number % len(LIST_MECHANISMS)]
+        mechanism = cycle[number % len(cycle)]
         specs.append(UnitSpec(f"u{number:04d}", name, kind, full_name=full, mechanism=mechanism))
     return specs
 

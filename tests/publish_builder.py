@@ -40,11 +40,12 @@ class PublishWarehouse:
     check_results: list[dict] = field(default_factory=list)
     unit_scores: list[dict] = field(default_factory=list)
 
-    def unit(self, unit_id: str, name: str, kind: str = "bureau") -> None:
+    def unit(self, unit_id: str, name: str, kind: str = "bureau", access: str = "ok") -> None:
         url = f"http://{HOST}/{unit_id}/zfxxgk/"
         self.units.append({"unit_id": unit_id, "name": name, "kind": kind, "url": url, "host": HOST,
-                           "entry_ok": True, "entry_status": 200, "emergency_duties": False, "first_seen": NOW,
-                           "last_seen": NOW, "schema_version": schemas.SCHEMA_VERSION})
+                           "entry_ok": access == "ok", "entry_status": 200, "emergency_duties": False,
+                           "first_seen": NOW, "last_seen": NOW, "schema_version": schemas.SCHEMA_VERSION,
+                           "access": access})
         self.columns.append({"column_id": stable_id(unit_id, "tzgg"), "unit_id": unit_id, "name": "通知公告",
                              "kind": "notice", "url": url + "tzgg/", "item_count": 1, "child_count": 0,
                              "has_note": False, "first_seen": NOW, "last_seen": NOW,
@@ -78,6 +79,16 @@ class PublishWarehouse:
         self.unit_scores.append({"run_id": run_id, "as_of": as_of, "unit_id": unit_id, "score": score,
                                  "verdict": "不合格" if vetoes or score < 60 else "合格", "veto": bool(vetoes),
                                  "veto_checks": vetoes, "checked_at": checked_at})
+
+    def unverifiable(self, run_id: str, unit_id: str, *, as_of: date = AS_OF) -> None:
+        """A unit whose column could not be read: every check n/a, verdict 无法核查, no score."""
+        for check in load_catalog().checks:
+            self.check_results.append({"run_id": run_id, "as_of": as_of, "unit_id": unit_id, "check_id": check.id,
+                                       "status": "n/a", "severity": check.severity,
+                                       "evidence_url": f"http://{HOST}/{unit_id}/zfxxgk/",
+                                       "message": "无法核查：专栏反爬拦截（瑞数 challenge (HTTP 412)）", "checked_at": NOW})
+        self.unit_scores.append({"run_id": run_id, "as_of": as_of, "unit_id": unit_id, "score": None,
+                                 "verdict": "无法核查", "veto": False, "veto_checks": [], "checked_at": NOW})
 
     def write(self, path: Path) -> Path:
         """(Re)write the whole warehouse file."""

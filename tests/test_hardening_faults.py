@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 AS_OF = date(2021, 3, 1)
 GOOD_NOW, FAULT_NOW = datetime(2021, 3, 1, 8), datetime(2021, 3, 2, 8)
 UNITS = 7  # qzf zfb teda ftz gxq dj stc
-UNTOUCHED = ("dj", "stc")
+UNTOUCHED = ("dj", "stc")  # no faults injected (dj sits behind its anti-bot gate in both runs)
 RESOURCE_CONTENT = ("url", "title", "index_no", "publisher", "doc_number", "written_date", "publish_date", "body_text",
                     "doc_kind", "validity", "has_pii", "column_kind", "first_seen", "removed_at")
 
@@ -127,7 +127,8 @@ def fault_run(tmp_path_factory) -> FaultRun:
         fault("ftz", ftz[0], kind="wrong_charset")  # GBK page labelled utf-8
         change("ftz", ftz[0])
         fault("zfb", _details(store, "zfb")[3], kind="binary_as_html")
-        fault("gxq", urlsplit(registry.get("gxq").url).path + "zn/", kind="status", code=503)  # the guide column
+        guide = next(c["column_url"] for c in open_unit_store(store, "gxq").columns.to_pylist() if c["kind"] == "guide")
+        fault("gxq", _path(guide), kind="status", code=503)  # the guide column
         fault("teda", urlsplit(registry.get("teda").url).path, kind="status", code=503)  # the whole site down
 
         # -- the re-run: every detail revalidated, so every fault is met
@@ -154,7 +155,8 @@ def test_each_fault_is_recorded_for_its_url(fault_run):
             assert recorded[path].startswith(expected_prefix[kind]), (unit_id, path, recorded[path])
     assert fault_run.statuses["qzf"][fault_run.recovering] == 200  # two 500s, then a success: no error
     assert fault_run.recovering not in fault_run.errors["qzf"]
-    assert all(not fault_run.errors[u] for u in UNTOUCHED)
+    assert not fault_run.errors["stc"]
+    assert fault_run.errors["dj"] and all(e.startswith("blocked: 瑞数") for e in fault_run.errors["dj"].values())
 
 
 def test_units_without_faults_keep_identical_verdicts_and_rows(fault_run):
@@ -195,18 +197,29 @@ def test_a_page_turning_into_binary_keeps_its_stored_resource(fault_run):
 
 def test_a_column_page_failing_on_a_rerun_keeps_its_column_and_the_verdict(fault_run):
     """gxq: its 政府信息公开指南 column answered 503 on the re-run. The column existed and was read on
-    the good run; one failed fetch must not delete its row nor turn C02 into "未设置…栏目"."""
+    the good run; one failed fetch must not delete its row nor turn C02 into "未设置…栏目": no
+    verdict moves, and the blank-column check says one column could not be read this time."""
     [path] = fault_run.faults["gxq"]
     assert fault_run.errors["gxq"] == {path: "HTTP 503"}
     assert _columns(fault_run.db, "gxq") == fault_run.good_columns["gxq"], "a column row was dropped"
-    assert _verdicts(fault_run.db, "faults", "gxq") == _verdicts(fault_run.db, "good", "gxq")
+    good, faulty = _verdicts(fault_run.db, "good", "gxq"), _verdicts(fault_run.db, "faults", "gxq")
+    assert {c: v[0] for c, v in faulty.items()} == {c: v[0] for c, v in good.items()}
+    assert "另有1个栏目本次无法读取" in faulty["C06"][1]
+    [(access,)] = _rows(fault_run.db, "SELECT access FROM columns WHERE unit_id = ? AND kind = 'guide'", "gxq")
+    assert access == "unreachable"
 
 
 def test_a_unit_whose_site_is_down_keeps_its_rows_and_says_why(fault_run):
-    """teda: its entry page answered 503 on the re-run. C01 fails naming the status and the other
-    checks say they could not be checked (by design); nothing stored before may be deleted."""
+    """teda: its entry page answered 503 on the re-run. One run cannot establish 站点无法访问 (the
+    national rule takes a week of probes), so every check is n/a naming the status and the unit's
+    verdict is 无法核查, never a veto; nothing stored before may be deleted."""
     verdicts = _verdicts(fault_run.db, "faults", "teda")
-    assert verdicts["C01"][0] == "fail" and "503" in verdicts["C01"][1]
+    assert verdicts["C01"][0] == "n/a" and "503" in verdicts["C01"][1] and "无法核查" in verdicts["C01"][1]
+    assert {v[0] for v in verdicts.values()} == {"n/a"}
+    with duckdb.connect(str(fault_run.db), read_only=True) as con:
+        [(verdict, score)] = con.execute(
+            "SELECT verdict, score FROM unit_scores WHERE run_id = 'faults' AND unit_id = 'teda'").fetchall()
+    assert (verdict, score) == ("无法核查", None)
     assert _resources(fault_run.db, "teda") == fault_run.good["teda"]
     assert _columns(fault_run.db, "teda") == fault_run.good_columns["teda"], "the unit's column rows were dropped"
 

@@ -95,3 +95,22 @@ def test_a_changed_resource_changes_only_its_unit_and_the_catalogue(tmp_path, wa
     changed.resources[-1]["title"] = "关于开展环境卫生整治的通知（修订）"
     after = {d.name: d.sha256 for d in plan(changed.write(tmp_path / "changed.duckdb")).datasets}
     assert {n for n in before if before[n] != after[n]} == {"t-xgjd-zfxxgk-ml", "t-zwgk-catalogue"}
+
+
+def test_the_scorecard_carries_the_third_verdict(tmp_path):
+    """A unit behind an anti-bot gate: published as 无法核查 with no score and its access outcome,
+    after every scored unit, and counted apart in the dataset's description."""
+    w = small_warehouse()
+    w.unit("dj", "东疆综合保税区管委会", "zone", access="blocked")
+    w.unverifiable("run-1", "dj")
+    catalog = plan(w.write(tmp_path / "gated.duckdb"))
+    scorecard = next(d for d in catalog.datasets if d.name == "t-zwgk-scorecard")
+    files = files_of(catalog)
+    rows = json.loads(files["t-zwgk-scorecard/zwgk-scorecard-units.json"])
+    assert rows[-1]["unit_id"] == "dj"
+    assert (rows[-1]["score"], rows[-1]["verdict"], rows[-1]["veto"], rows[-1]["unit_access"]) == (
+        None, "无法核查", False, "blocked")
+    assert {r["unit_access"] for r in rows[:-1]} == {"ok"}
+    assert "无法核查 1 个" in scorecard.metadata["notes"]
+    checks = json.loads(files["t-zwgk-scorecard/zwgk-scorecard-checks.json"])
+    assert {c["status"] for c in checks if c["unit_id"] == "dj"} == {"n/a"}

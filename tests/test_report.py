@@ -61,7 +61,8 @@ def _mirror(root: Path, w: Warehouse) -> None:
 
 @pytest.fixture(scope="module")
 def report(server, tmp_path_factory):
-    """A report over two runs of four units, one with a `<script>` in a failing document's title."""
+    """A report over two runs of five units: one with a `<script>` in a failing document's title, one
+    whose entry is missing, one behind an anti-bot gate (无法核查), and one column nobody could read."""
     root, base = server
     host = urlsplit(base).netloc
     w = Warehouse(tmp_path_factory.mktemp("report") / "warehouse.duckdb")
@@ -70,6 +71,9 @@ def report(server, tmp_path_factory):
     unsafe = w.compliant_unit("jyj", "bureau", name="区教育局", host=host)
     unsafe.docs(doc_kind="规范性文件")[0].update(title=XSS_TITLE, validity_period_text=None, valid_until=None)
     w.compliant_unit("dead", "town", name="中塘镇", host=host, entry_ok=False)
+    w.compliant_unit("gated", "zone", name="东疆综合保税区管委会", host=host, entry_ok=False, access="blocked",
+                     access_detail="瑞数 challenge (HTTP 412)", emergency_duties=True)
+    w.units["xgjd"].columns["guide"].update(access="unreachable", access_detail="timeout: timeout after 20s")
     db = w.write()
     _mirror(root, w)
     validate_warehouse(db, AS_OF - timedelta(days=30), run_id="earlier")
@@ -98,11 +102,11 @@ def test_index_renders_without_console_errors(report, tmp_path):
     assert console_messages(run.stderr) == []
     dom = run.stdout
     cells = re.findall(r'<td class="cell (s-[a-z]+)"', dom)
-    assert len(cells) == 4 * 22, "the heat map has one cell per unit and check"
-    assert {"s-pass", "s-fail", "s-veto", "s-na"} <= set(cells)
-    assert dom.count('<tr data-kind="') == 2 * 4  # ranking and heat map
+    assert len(cells) == 5 * 22, "the heat map has one cell per unit and check"
+    assert {"s-pass", "s-fail", "s-veto", "s-na", "s-unverified"} <= set(cells)
+    assert dom.count('<tr data-kind="') == 2 * 5  # ranking and heat map
     assert re.search(r'<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"', dom), "trend over the two runs"
-    assert "显示 4 个单位" in dom, "the inline filter script ran"
+    assert "显示 5 个单位" in dom, "the inline filter script ran"
     for href in re.findall(r'href="(units/[^"#]+)', dom):
         assert (report["index"].parent / href).exists()
 
@@ -110,7 +114,7 @@ def test_index_renders_without_console_errors(report, tmp_path):
 def test_kind_filter_hides_other_kinds(report, tmp_path):
     dom = chromium("--dump-dom", report["url"] + "#kind=street", tmp_path=tmp_path).stdout
     assert re.findall(r'<tr data-kind="(\w+)">', dom) == ["street", "street"]
-    assert len(re.findall(r'<tr data-kind="\w+" hidden="">', dom)) == 2 * 3
+    assert len(re.findall(r'<tr data-kind="\w+" hidden="">', dom)) == 2 * 4
 
 
 def test_unit_page_escapes_harvested_text_and_links_evidence(report, tmp_path):
@@ -129,10 +133,30 @@ def test_unit_page_escapes_harvested_text_and_links_evidence(report, tmp_path):
         assert answer.status == 200
 
 
+def test_a_unit_that_could_not_be_read_is_shown_as_its_own_verdict(report, tmp_path):
+    """无法核查 has its own count, colour and place in the ranking; its page says why, with evidence."""
+    dom = chromium("--dump-dom", report["url"], tmp_path=tmp_path).stdout
+    stats = dict(re.findall(r'<div class="stat">(\S+) <span class="en">[^<]*</span><b>(?:<span[^>]*>)?(\d+)', dom))
+    assert (stats["合格"], stats["不合格"], stats["无法核查"]) == ("3", "1", "1")
+    ranking = re.search(r'<table class="ranking">.*?</table>', dom, re.S).group(0)
+    rows = re.findall(r'<tr data-kind="\w+">\s*<td class="num">([^<]*)</td>\s*<td><a [^>]*>([^<]+)</a>', ranking)
+    assert rows[-1] == ("—", "东疆综合保税区管委会"), "unranked, after every verified unit"
+    assert '<span class="badge unverified">无法核查</span>' in ranking
+    assert "合格率按可核查的4个单位计算" in dom
+
+    page = chromium("--dump-dom", f"{report['base']}/report/units/{page_name('gated')}", tmp_path=tmp_path).stdout
+    assert "本次未能读取该单位的专栏 — 反爬拦截（瑞数 challenge (HTTP 412)）" in page
+    assert page.count('<span class="badge unverified">无法核查</span>') == 1 + 22 - 2  # the verdict; C14, C17 do not apply
+    street = chromium("--dump-dom", f"{report['base']}/report/units/{page_name('xgjd')}", tmp_path=tmp_path).stdout
+    access = re.search(r'<section id="access">.*?</section>', street, re.S).group(0)
+    assert '<span class="badge unverified">无法访问</span>' in access and "timeout after 20s" in access
+
+
 def test_screenshots_are_saved_as_artifacts(report, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     for name, url in (("report_index.png", report["url"]),
-                      ("report_unit.png", f"{report['base']}/report/units/{page_name('jyj')}")):
+                      ("report_unit.png", f"{report['base']}/report/units/{page_name('jyj')}"),
+                      ("report_unit_unverified.png", f"{report['base']}/report/units/{page_name('gated')}")):
         target = ARTIFACTS / name
         target.unlink(missing_ok=True)
         chromium("--window-size=1400,2000", f"--screenshot={target}", url, tmp_path=tmp_path)

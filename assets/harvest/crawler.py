@@ -33,7 +33,7 @@ from zwgk.registry import Unit
 
 from . import listing as stored_listing
 from . import lists
-from .access import BLOCKED, EMPTY, NOT_FOUND, OK, SOFT_404, UNREADABLE, Access, classify
+from .access import BLOCKED, EMPTY, NOT_FOUND, OK, SOFT_404, UNREACHABLE, UNREADABLE, Access, classify
 from .columns import DISALLOWED, ITEM_FIELDS, ColumnWalk, access_rows, column_rows, keep_unchanged_timestamps
 from .context import HarvestContext
 from .downloader import FetchResult, utcnow
@@ -272,7 +272,7 @@ class UnitCrawler:
             self.fetched_ok.add(job.url)
             return Reading(record, stored=stored, links=stored.links if stored else None)
         text = self._text(result)
-        access = classify(result.final_url or job.url, result.status, result.error, result.content_type, text or "")
+        access = self._classify(job, result, text or "")
         if access is not None and access.outcome == BLOCKED and self._may_render_gate(job.url):
             rendered = await self._render(job.url, job.parent_url)
             if rendered is not None:
@@ -284,7 +284,7 @@ class UnitCrawler:
                 result.error = f"{access.outcome}: {access.detail}"
             record = self._updated_record(job, previous, result, gone=access.outcome in (NOT_FOUND, SOFT_404))
             if not (result.status in _GONE and record.removed_at == self.now):
-                self._error(job.url, f"{access.outcome}: {access.detail}", result.status)
+                self._error(job.url, result.error, result.status)
             return Reading(record, access)
         record = self._updated_record(job, previous, result)
         self.fetched_ok.add(job.url)
@@ -300,6 +300,14 @@ class UnitCrawler:
         html = not page.is_json and (result.content_type is None or "html" in result.content_type)
         links = extract_links(text, page.url) if html else None
         return Reading(record, page=page, links=links)
+
+    def _classify(self, job: Job, result: FetchResult, text: str | None) -> Access | None:
+        """The access outcome of an answer (None: content to read); any failed fetch is one."""
+        access = classify(result.final_url or job.url, result.status, result.error, result.content_type, text or "")
+        if access is None and not result.ok:
+            access = Access(outcome=UNREACHABLE, url=result.final_url or job.url, status=result.status,
+                            detail=result.error or f"HTTP {result.status}", excerpt="")
+        return access
 
     def _text(self, result: FetchResult) -> str | None:
         """The decoded body when it is text (HTML, JSON, XML, error pages); None for binary bodies."""
@@ -641,8 +649,7 @@ class UnitCrawler:
             return record, None, False
         html_type = result.content_type in _HTML_TYPES
         text = self._text(result) if html_type or not result.ok else None
-        access = classify(result.final_url or job.url, result.status, result.error, result.content_type, text) \
-            if text is not None else None
+        access = self._classify(job, result, text) if text is not None or not result.ok else None
         rendered = False
         if access is not None and access.outcome == BLOCKED and self._may_render_gate(job.url):
             outcome = await self._render(job.url, job.parent_url)
