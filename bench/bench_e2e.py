@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -216,7 +217,7 @@ def _print_summary(stages: list[Stage], server_rss: float, validation) -> None:
     steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in validation.seconds.items())
     print(f"validate  : {steps} (s)")
     print(f"verdicts  : {validation.units} units: {validation.passed} 合格, {validation.failed} 不合格 "
-          f"({validation.vetoed} by veto)")
+          f"({validation.vetoed} by veto), {validation.unverifiable} 无法核查")
 
 
 def _print_truth(portal: Path, warehouse: Path) -> None:
@@ -226,6 +227,17 @@ def _print_truth(portal: Path, warehouse: Path) -> None:
         statuses = {(u, c): s for u, c, s in con.execute(
             "SELECT unit_id, check_id, status FROM check_results WHERE run_id = ?", [RUN_ID]).fetchall()}
         verdicts = dict(con.execute("SELECT unit_id, verdict FROM unit_scores WHERE run_id = ?", [RUN_ID]).fetchall())
+        counts = {(u, n): (c, s) for u, n, c, s in con.execute(
+            "SELECT unit_id, name, item_count, list_source FROM columns").fetchall()}
+    columns = [(unit, name, column["items"]) for unit, u in truth.items() if u["access"] == "ok"
+               for name, column in u["columns"].items()]
+    wrong_columns = [f"{unit} {name}: expected {items} items, got {counts.get((unit, name))}"
+                     for unit, name, items in columns if (counts.get((unit, name)) or (None,))[0] != items]
+    sources = Counter(s for (c, s) in counts.values())
+    print(f"columns   : {len(wrong_columns)} of {len(columns)} column item counts differ from ground_truth.json; "
+          f"read through {dict(sorted(sources.items(), key=lambda kv: str(kv[0])))}")
+    for line in wrong_columns[:20]:
+        print(f"            {line}")
     checks = [(unit, check, expected["status"]) for unit, u in truth.items() for check, expected in u["checks"].items()]
     wrong_checks = [f"{unit} {check}: expected {status}, got {statuses.get((unit, check))}"
                     for unit, check, status in checks if statuses.get((unit, check)) != status]

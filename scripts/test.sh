@@ -9,17 +9,6 @@ log() { echo "[test $(date +%T)] $*" >&2; }
 
 bash scripts/setup.sh
 
-# Chromium renders the supervisors' report in the report tests; the fonts make its Chinese legible.
-need=()
-for package in chromium fonts-wqy-microhei; do
-  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
-done
-if ((${#need[@]})); then
-  log "apt-get install ${need[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
 # The publishing tests need the local CKAN catalog (first time: ~4 min to install).
 log "bringing up the local CKAN stack"
 bash catalog/stack.sh up >/dev/null

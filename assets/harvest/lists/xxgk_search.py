@@ -26,7 +26,23 @@ from .jsobject import JsName, object_after
 from .rows import item_of_row, parse_fragment
 from .values import meta_value
 
-_SEARCH_JSP = re.compile(r"""[^\s'"<>]*?/module/xxgk/search\.jsp[^\s'"<>]*""", re.I)
+_SEARCH_JSP = re.compile(r"/module/xxgk/search\.jsp", re.I)
+_URL_STOP = frozenset(" \t\r\n'\"<>")
+
+
+def _search_jsp_url(text: str) -> re.Match | None:
+    """The first URL naming the module's search.jsp: the literal found first, then widened to the
+    URL around it by hand (a pattern with a leading `[^…]*?` is quadratic on a page with a long
+    unbroken token, such as a 1 MB attribute)."""
+    found = _SEARCH_JSP.search(text)
+    if found is None:
+        return None
+    start, end = found.start(), found.end()
+    while start > 0 and text[start - 1] not in _URL_STOP:
+        start -= 1
+    while end < len(text) and text[end] not in _URL_STOP:
+        end += 1
+    return re.compile(re.escape(text[start:end])).search(text, start)
 _MODULE_FIELDS = re.compile(r"\b(?:infotypeId|jdid)\b")
 # The module's fields, in the order the module's own form sends them (used when only a script names them).
 FIELDS = ("infotypeId", "jdid", "area", "divid", "vc_title", "vc_number", "sortfield", "currpage", "texttype", "fbtime")
@@ -63,7 +79,7 @@ def _search_form(page: Page) -> tuple[str, tuple[tuple[str, str], ...]] | None:
 def _script_form(page: Page) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     """A script's `$.ajax({url: '…/search.jsp', data: {infotypeId: …}})`, or a `search.jsp?infotypeId=…`
     URL: the module's fields move from the query into the form, as the module's own form posts them."""
-    match = _SEARCH_JSP.search(page.text)
+    match = _search_jsp_url(page.text)
     url = absolute_url(page.url, match.group(0).replace("&amp;", "&")) if match else None
     if url is None:
         return None
