@@ -83,7 +83,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--docs-per-unit", type=int, default=100)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (default: the generator's)")
     parser.add_argument("--work", help="keep the portal, store and warehouse here (default: a temporary directory)")
-    parser.add_argument("--port-base", type=int, default=19500, help="first of the server's three ports")
+    parser.add_argument("--port-base", type=int, default=19500, help="first of the server's ports (one per host)")
     parser.add_argument("--check-truth", action="store_true", help="compare verdicts with ground_truth.json")
     parser.add_argument("--publish", action="store_true", help="also publish to the local CKAN (catalog/stack.sh)")
     return parser.parse_args()

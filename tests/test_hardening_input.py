@@ -18,7 +18,6 @@ import traceback
 from pathlib import Path
 
 import pytest
-import yaml
 from hostile_content import mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

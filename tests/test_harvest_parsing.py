@@ -119,3 +119,36 @@ def test_registry_politeness_overrides_defaults_unless_impolite():
     assert HarvestSettings().host_policy(registry, "x.test").min_delay == 1.0
     lifted = replace(HarvestSettings(), polite=False).host_policy(registry, "www.bh.zwgk.test")
     assert lifted.min_delay == 0 and lifted.max_concurrency == HarvestSettings().unpolite_concurrency
+
+
+def test_urgent_requests_take_the_next_free_connection_first():
+    """A rendered page's requests overtake queued ordinary ones; concurrency stays the host's."""
+    import asyncio
+
+    from assets.harvest.politeness import HostLimiter
+    from assets.harvest.settings import HostPolicy
+
+    async def scenario() -> tuple[list[str], int]:
+        limiter = HostLimiter("h", HostPolicy(max_concurrency=1, min_delay=0.0, timeout=5, max_retries=0))
+        order, busy, peak = [], 0, 0
+
+        async def request(name: str, urgent: bool) -> None:
+            nonlocal busy, peak
+            async with limiter.slot(urgent):
+                busy += 1
+                peak = max(peak, busy)
+                order.append(name)
+                await asyncio.sleep(0.01)
+                busy -= 1
+
+        first = asyncio.create_task(request("first", False))
+        await asyncio.sleep(0)
+        queued = [asyncio.create_task(request(f"plain{i}", False)) for i in range(3)]
+        await asyncio.sleep(0)
+        urgent = asyncio.create_task(request("urgent", True))
+        await asyncio.gather(first, *queued, urgent)
+        return order, peak
+
+    order, peak = asyncio.run(scenario())
+    assert order == ["first", "urgent", "plain0", "plain1", "plain2"]
+    assert peak == 1

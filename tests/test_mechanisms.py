@@ -433,7 +433,7 @@ def test_igs_answers_iso_t_dates_absolute_urls_and_empty_content_past_the_end(po
 def test_igs_marks_validity_as_yxx(portal, truth):
     flags = set()
     for uid in units_of(truth, "igs"):
-        for file in (portal / "dynamic").glob(f"*/*/igs/*.json"):
+        for file in (portal / "dynamic").glob("*/*/igs/*.json"):
             data = json.loads(file.read_text(encoding="utf-8"))
             if isinstance(data, list):
                 flags |= {(item["YXX"], bool(item["FWZH"])) for item in data}

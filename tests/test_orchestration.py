@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from assets.harvest.asset import harvested_pages
@@ -20,6 +23,8 @@ def check_outcomes(result) -> dict[str, bool]:
 
 def test_unit_partitions_materialize_with_asset_checks(sample_portal_dir, tmp_path):
     instance = DagsterInstance.ephemeral()
+    truth = json.loads((Path(sample_portal_dir) / "ground_truth.json").read_text(encoding="utf-8"))["units"]
+    leaking = next(u for u, t in truth.items() if t["checks"]["C20"]["status"] == "fail")
     with PortalServer(sample_portal_dir, registry_path=tmp_path / "registry.yaml") as server:
         resources = {
             "registry": RegistryResource(path=str(server.registry_path)),
@@ -27,16 +32,16 @@ def test_unit_partitions_materialize_with_asset_checks(sample_portal_dir, tmp_pa
             "crawl": CrawlPolicyResource(polite=False),
             "validation": ValidationResource(as_of="2021-03-01"),
         }
-        instance.add_dynamic_partitions(unit_partitions.name, ["mzj", "tjj"])
+        instance.add_dynamic_partitions(unit_partitions.name, ["mzj", leaking])
         assets = [harvested_pages, normalized_resources, unit_verdicts]
         clean = materialize(assets, partition_key="mzj", resources=resources, instance=instance)
-        leaky = materialize(assets, partition_key="tjj", resources=resources, instance=instance,
+        leaky = materialize(assets, partition_key=leaking, resources=resources, instance=instance,
                             raise_on_error=False)
     assert clean.success
     assert check_outcomes(clean) == {VETO_CHECK: True, VERDICT_CHECK: True}
     fetched = clean.asset_materializations_for_node("harvested_pages")[0].metadata["fetched"].value
     assert fetched > 40
-    # tjj publishes an unmasked ID number (seeded C20 defect): the blocking check fails the run.
+    # `leaking` publishes an unmasked ID number (seeded C20 defect): the blocking check fails the run.
     assert check_outcomes(leaky)[VETO_CHECK] is False
     assert not leaky.success
 

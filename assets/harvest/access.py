@@ -159,19 +159,21 @@ def _soft_404_phrase(html: str, visible: str) -> str | None:
     return match.group(0) if match else None
 
 
-# One scan that lets an ordinary 2xx page skip the parse for visible text: every gate, WAF page and
-# soft 404 above contains one of these in its raw markup. (One compiled pattern: ~25 µs per KB,
-# about a tenth of extract_links on the same page; separate substring tests cost more per call.)
-_SUSPECT = re.compile(
-    r"\$_ts|jsl|cf_chl|cf-chl|cf-browser|challenge-platform|Just a moment|Access Denied|404|[Nn]ot Found"
-    r"|拦截|拒绝|防火墙|安全狗|云锁|非法请求|安全风险|不存在|找不到|未找到|无法找到|删除|撤|下线"
+# Markers that let an ordinary 2xx page skip the parse for visible text: every gate, WAF page and
+# soft 404 above contains one of these in its raw markup. Substring tests (memchr-fast) measured
+# 0.06 ms on a 6 KB detail page against 0.15 ms for one alternation regex; classify runs on every
+# fetched page.
+_SUSPECT_MARKERS = (
+    "$_ts", "jsl", "cf_chl", "cf-chl", "cf-browser", "challenge-platform", "Just a moment", "Access Denied",
+    "404", "Not Found", "not Found", "拦截", "拒绝", "防火墙", "安全狗", "云锁", "非法请求", "安全风险", "不存在",
+    "找不到", "未找到", "无法找到", "删除", "撤", "下线",
 )
 
 
 def _suspect(html: str) -> bool:
     if len(html) < _COOKIE_SHELL_CHARS and "cookie" in html:
         return True
-    return _SUSPECT.search(html) is not None
+    return any(marker in html for marker in _SUSPECT_MARKERS)
 
 
 # -- visible text --------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from .extract import PageLinks, extract_links
 from .flusher import Flusher
 from .lists.base import ListItem, ListPage, ListRequest, Page
 from .lists.shell import is_js_shell
+from .rendering import RenderOutcome
 from .summary import HarvestError, HarvestEvent, UnitHarvestSummary
 from .unitstore import PageRecord, UnitStore
 from .urls import UnitScope, dedupe_key, is_attachment, netloc, normalize_url
@@ -274,7 +275,7 @@ class UnitCrawler:
         text = self._text(result)
         access = self._classify(job, result, text or "")
         if access is not None and access.outcome == BLOCKED and self._may_render_gate(job.url):
-            rendered = await self._render(job.url, job.parent_url)
+            rendered, _why = await self._render(job.url, job.parent_url)
             if rendered is not None:
                 record = self._updated_record(job, previous, result)
                 record.error = None
@@ -327,7 +328,11 @@ class UnitCrawler:
             name = walk.source if walk is not None else None
             source = lists.by_name(name) if name not in (None, RENDERED) else lists.by_name("static")
             request = job.request or ListRequest(job.url, position=walk.order.get(job.key, 1) if walk else 1)
-            return source.next_page(request, page, links), name, reading
+            listing = source.next_page(request, page, links)
+            if name == RENDERED and not listing.items and links is not None and is_js_shell(page, links):
+                reading.access = Access(outcome=UNREADABLE, url=job.url, status=200, excerpt="",
+                                        detail="JS shell: rendered, but its list never appeared")
+            return listing, name, reading
         forced = self.unit.source_for(job.url, job.link_text) if job.role == "column" else self.unit.list_source
         if forced == RENDERED:
             return await self._render_shell(job, reading)
@@ -342,9 +347,8 @@ class UnitCrawler:
 
     async def _render_shell(self, job: Job, reading: Reading) -> tuple[ListPage, str | None, Reading]:
         """A page whose list only exists once its scripts ran: render it, or record it unreadable."""
-        rendered = await self._render(job.url, job.parent_url) if self.settings.render else None
+        rendered, why = await self._render(job.url, job.parent_url)
         if rendered is None:
-            why = self._render_failure or "rendering is off"
             reading.access = Access(outcome=UNREADABLE, url=job.url, status=reading.record.status,
                                     detail=f"JS shell: its list is loaded by script; {why}",
                                     excerpt=(reading.links.text if reading.links else "")[:200])
@@ -352,20 +356,27 @@ class UnitCrawler:
         rendered_reading = self._rendered_reading(job, reading.record, rendered)
         source = lists.by_name("static")
         listing = source.first_page(rendered_reading.page, rendered_reading.links)
+        if _nothing_listed(job, listing, rendered_reading.links) and is_js_shell(rendered_reading.page,
+                                                                                 rendered_reading.links):
+            # Its scripts ran and still nothing shows, nor a note saying the list is empty: the data
+            # did not arrive (a failed or refused request), which is not an empty column.
+            rendered_reading.access = Access(outcome=UNREADABLE, url=job.url, status=200, excerpt="",
+                                             detail="JS shell: rendered, but its list never appeared")
+            return ListPage(), None, rendered_reading
         return listing, RENDERED, rendered_reading
 
     async def _render_structure(self, job: Job) -> Reading:
         """A further page of a rendered column: rendered too (it is the same shell)."""
         previous = self.pages.get(job.url)
-        rendered = await self._render(job.url, job.parent_url)
+        rendered, why = await self._render(job.url, job.parent_url)
         record = self._updated_record(job, previous, FetchResult(url=job.url, method="GET", status=200, probe=True,
                                                                  final_url=job.url))
         if rendered is None:
             return Reading(record, Access(outcome=UNREADABLE, url=job.url, status=None, excerpt="",
-                                          detail=f"rendering failed: {self._render_failure}"))
+                                          detail=f"rendering failed: {why}"))
         return self._rendered_reading(job, record, rendered)
 
-    def _rendered_reading(self, job: Job, record: PageRecord, rendered) -> Reading:
+    def _rendered_reading(self, job: Job, record: PageRecord, rendered: RenderOutcome) -> Reading:
         """The rendered DOM as the page's content (stored raw like any body, as evidence)."""
         body = rendered.html.encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()
@@ -380,24 +391,21 @@ class UnitCrawler:
                     job.request)
         return Reading(record, page=page, links=extract_links(rendered.html, page.url), rendered=True)
 
-    _render_failure: str | None = None
-
-    async def _render(self, url: str, referer: str | None):
-        """The rendered page, or None (with `_render_failure` saying why)."""
+    async def _render(self, url: str, referer: str | None) -> tuple[RenderOutcome | None, str | None]:
+        """(the rendered page, None), or (None, why it could not be rendered)."""
         renderer = self.ctx.renderer
-        if renderer is None:
-            self._render_failure = "rendering is off"
-            return None
+        if renderer is None or not self.settings.render:
+            return None, "rendering is off"
         outcome = await renderer.render(url, may_fetch=self.scope.contactable, on_attempt=self._log_attempt,
                                         referer=referer)
         if outcome.html is None or outcome.status is None or outcome.status >= 400:
-            self._render_failure = outcome.error or f"rendered page answered HTTP {outcome.status}"
-            return None
+            return None, outcome.error or f"rendered page answered HTTP {outcome.status}"
+        if outcome.error:  # it did not settle (a timeout): what rendered so far is no evidence of anything
+            return None, f"rendering did not finish: {outcome.error}"
         challenge = classify(outcome.final_url, outcome.status, None, "text/html", outcome.html)
         if challenge is not None:
-            self._render_failure = f"still {challenge.outcome} after rendering: {challenge.detail}"
-            return None
-        return outcome
+            return None, f"still {challenge.outcome} after rendering: {challenge.detail}"
+        return outcome, None
 
     def _may_render_gate(self, url: str) -> bool:
         return self.settings.render and self.ctx.registry.host_options(netloc(url)).render
@@ -652,7 +660,7 @@ class UnitCrawler:
         access = self._classify(job, result, text) if text is not None or not result.ok else None
         rendered = False
         if access is not None and access.outcome == BLOCKED and self._may_render_gate(job.url):
-            outcome = await self._render(job.url, job.parent_url)
+            outcome, _why = await self._render(job.url, job.parent_url)
             if outcome is not None:
                 body = outcome.html.encode("utf-8")
                 result = FetchResult(url=job.url, method="GET", status=200, final_url=outcome.final_url, body=body,

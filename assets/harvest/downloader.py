@@ -114,6 +114,7 @@ class Downloader:
         body: bytes | None = None,
         follow_redirects: bool = True,
         keep_headers: bool = False,
+        urgent: bool = False,
     ) -> FetchResult:
         """Fetch `url`, retrying transient failures; `probe` reads headers only (HEAD / Range checks).
 
@@ -122,7 +123,8 @@ class Downloader:
         `form` is sent as an x-www-form-urlencoded body (list paging by POST), `body` as is;
         `extra_headers` (Referer, X-Requested-With …) go with every hop. Without
         `follow_redirects` a 3xx is the result (a browser being served follows it itself), and
-        `keep_headers` keeps every response header in `result.headers`.
+        `keep_headers` keeps every response header in `result.headers`. `urgent` requests take
+        the host's next free connection first (a rendered page's, which has a deadline).
         """
         headers = dict(extra_headers)
         if form is not None:
@@ -136,7 +138,7 @@ class Downloader:
             headers["Range"] = "bytes=0-0"
         if max_retries is None:
             max_retries = self._limiters.get(netloc(url)).policy.max_retries
-        options = _Options(probe, check_robots, may_follow, body, follow_redirects, keep_headers)
+        options = _Options(probe, check_robots, may_follow, body, follow_redirects, keep_headers, urgent)
         attempt = 1
         while True:
             result = await self._attempt(url, method, headers, options)
@@ -214,7 +216,7 @@ class Downloader:
         timeout = aiohttp.ClientTimeout(total=limiter.policy.timeout)
         result.final_url = url
         ssl_context = self._ssl_for(host) if url.startswith("https:") else True
-        async with limiter.slot():
+        async with limiter.slot(options.urgent):
             async with self._session.request(
                 method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, ssl=ssl_context
             ) as response:
@@ -276,6 +278,7 @@ class _Options:
     body: bytes | None
     follow_redirects: bool
     keep_headers: bool
+    urgent: bool = False
 
 
 def _tls_reason(exc: BaseException) -> str:

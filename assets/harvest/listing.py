@@ -1,7 +1,7 @@
 """What a structure page (entry, column, list page) was read as, stored for reuse after a 304.
 
-`pages.links` keeps, for every structure page, the static link extraction (`PageLinks`: columns,
-pager, plain links) and the list adapter's reading of the page (`ListPage`: items, further
+`pages.links` keeps, for every structure page, what the static link extraction found that the
+crawler reads (`PageLinks`: the columns it links, its text) and the list adapter's reading of the page (`ListPage`: items, further
 requests, sub-columns, end, total), so an unchanged page is neither re-parsed nor re-read.
 Stores written before list adapters existed hold a bare `PageLinks` JSON; `decode` returns
 None for those, and the crawler fetches such a page unconditionally once.
@@ -27,9 +27,12 @@ class StoredReading:
 
 
 def encode(links: PageLinks | None, listing: ListPage, source: str | None, rendered: bool = False) -> str:
+    # Of the static extraction, a 304 needs only what the crawler reads besides the listing: the
+    # columns the page links and its own text (items and pager are in the listing already).
+    kept = PageLinks(columns=links.columns, text=links.text) if links is not None else None
     return json.dumps({
         "v": _VERSION,
-        "links": json.loads(links.to_json()) if links is not None else None,
+        "links": json.loads(kept.to_json()) if kept is not None else None,
         "list": {
             "items": [[i.url, i.title, i.date_text, [list(m) for m in i.meta]] for i in listing.items],
             "requests": [r.to_json() for r in listing.requests],

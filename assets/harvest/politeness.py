@@ -7,6 +7,7 @@ One `HostLimiter` exists per `hostname:port` for the whole run, so every unit on
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
@@ -16,11 +17,45 @@ from .settings import HostPolicy
 log = logging.getLogger("zwgk.harvest")
 
 
+class _Slots:
+    """A counting semaphore whose urgent waiters go first (FIFO within each class)."""
+
+    def __init__(self, count: int):
+        self._free = count
+        self._waiters: dict[bool, collections.deque[asyncio.Future]] = {True: collections.deque(),
+                                                                          False: collections.deque()}
+
+    async def acquire(self, urgent: bool) -> None:
+        if self._free > 0 and not self._waiters[True] and not self._waiters[False]:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[urgent].append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            else:
+                self._waiters[urgent].remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for urgent in (True, False):
+            queue = self._waiters[urgent]
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot passes straight to the waiter
+                    return
+        self._free += 1
+
+
 class HostLimiter:
     def __init__(self, host: str, policy: HostPolicy):
         self.host = host
         self.policy = policy
-        self._slots = asyncio.Semaphore(policy.max_concurrency)
+        self._slots = _Slots(policy.max_concurrency)
         self._min_delay = policy.min_delay
         self._next_start = 0.0
         self._turn = asyncio.Lock()
@@ -32,11 +67,18 @@ class HostLimiter:
             self._min_delay = delay
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the host's connections; the request starts no sooner than `min_delay` after the last."""
-        async with self._slots:
+    async def slot(self, urgent: bool = False) -> AsyncIterator[None]:
+        """Hold one of the host's connections; the request starts no sooner than `min_delay` after the last.
+
+        `urgent` requests (those of a page being rendered, which holds a browser tab and a deadline)
+        get the next free connection before queued ordinary ones; the host's limits are the same.
+        """
+        await self._slots.acquire(urgent)
+        try:
             await self._wait_turn()
             yield
+        finally:
+            self._slots.release()
 
     async def _wait_turn(self) -> None:
         if self._min_delay <= 0:

@@ -59,6 +59,7 @@ class Renderer:
             result = await self._downloader.fetch(
                 request.url, method=request.method, body=request.body, extra_headers=headers,
                 follow_redirects=False, keep_headers=True, on_attempt=on_attempt, may_follow=may_fetch,
+                urgent=True,  # the page holds a browser tab and a deadline: its requests go first
             )
             if result.status is None:  # no answer at all (refused, timeout, TLS): the browser sees a network error
                 return None
