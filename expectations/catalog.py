@@ -6,11 +6,11 @@ sample portal's ground truth score units the same way from their own verdicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import yaml
 
@@ -36,6 +36,9 @@ class Check:
     due: date | None = None
     # Column kinds that, when not read, make a failure of this check n/a (无法核查): "any" = every column.
     unread_na: tuple[str, ...] = ()
+    # Numbers the rule uses beyond veto_at (C07: long_stale_veto_at); the reading's worked example.
+    params: Mapping[str, Any] = field(default_factory=dict)
+    example: str = ""
 
     def applies(self, kind: str, emergency_duties: bool = True) -> bool:
         if kind not in self.applies_to:
@@ -78,6 +81,8 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
             veto_at=c.get("veto_at"),
             due=c.get("due"),
             unread_na=tuple(c.get("unread_na") or ()),
+            params=dict(c.get("params") or {}),
+            example=" ".join(str(c.get("example") or "").split()),
         )
         for c in data["checks"]
     )

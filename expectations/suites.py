@@ -3,7 +3,8 @@
 Each check is one suite ("zwgk.C08") of column expectations over the frame of ALL units
 (assets/validate/features.py makes one row per unit); a unit fails the check when it is in the
 unexpected index list of any of the suite's "fail" expectations. A "veto" expectation marks
-the units whose failure reaches the check's veto threshold (C06: five blank columns).
+the units whose failure reaches the check's veto threshold (C06: five blank columns; C07: five
+stale window columns, or ten columns long not updated).
 
 Applicability (n/a) and the C01 short-circuit are not decided here: they depend on the unit's
 kind and on other checks, not on one feature column (see assets/validate/results.py).
@@ -50,6 +51,10 @@ def _veto_at(check_id: str) -> int:
     return load_catalog().get(check_id).veto_at
 
 
+def _long_stale_veto_at() -> int:
+    return load_catalog().get("C07").params["long_stale_veto_at"]
+
+
 BOUNDS: tuple[Bound, ...] = (
     Bound("C01", "entry_ok", "专栏入口返回HTTP 200的HTML页面", equals=True),
     Bound("C02", "guide_items", "公开指南栏目至少有1条信息", min_value=1),
@@ -59,6 +64,12 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("C06", "blank_columns", "没有空白栏目", max_value=0),
     Bound("C06", "blank_columns", f"空白栏目少于{_veto_at('C06')}个（否则一票否决）", max_value=_veto_at("C06") - 1, effect="veto"),
     Bound("C07", "stale_columns", "政策文件、通知公告、动态栏目均及时更新", max_value=0),
+    Bound("C07", "stale_columns", f"未及时更新的栏目少于{_veto_at('C07')}个（否则一票否决）",
+          max_value=_veto_at("C07") - 1, effect="veto"),
+    Bound("C07", "long_stale_columns", f"长期未更新的栏目少于{_long_stale_veto_at()}个（否则一票否决）",
+          max_value=_long_stale_veto_at() - 1),
+    Bound("C07", "long_stale_columns", f"长期未更新的栏目少于{_long_stale_veto_at()}个（否则一票否决）",
+          max_value=_long_stale_veto_at() - 1, effect="veto"),
     Bound("C08", "report_candidates", "有上年度的年度报告", min_value=1),
     Bound("C08", "report_on_time", "年度报告不晚于次年1月31日发布", equals=True),
     Bound("C08", "report_missing_count", "年度报告六部分齐全", max_value=0),
@@ -67,6 +78,7 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("C09", "guide_missing_count", "公开指南写明申请程序和工作机构信息", max_value=0),
     Bound("C10", "normative_without_validity", "规范性文件均标注有效性和有效期", max_value=0),
     Bound("C11", "superseded_unmarked", "已废止、修订的规范性文件均已标注", max_value=0),
+    Bound("C11", "list_page_disagreements", "列表与文件页面的有效性标注一致", max_value=0),
     Bound("C12", "normative_without_interpretation", "有效的规范性文件均有政策解读", max_value=0),
     Bound("C12", "interpretation_copies", "政策解读不照搬原文", max_value=0),
     Bound("C13", "metadata_bad", "文件元数据完整规范", max_value=0),

@@ -84,8 +84,29 @@ ORG_INFO = {
     "领导信息": "党组书记、局长：王某某，主持全面工作。副局长：李某某，负责综合业务工作。",
     "下属单位": "下属单位：综合服务中心、执法支队。直属单位依照有关规定履行职责。",
 }
+# Why a column lists nothing, in the wordings real units use (R2: each makes the column not blank).
 NOTES = (
     "说明：本单位不涉及此类事项，故本栏目暂无信息。",
     "说明：本年度未产生此类信息，待产生后及时公开。",
+    "本单位暂无重大建设项目。",
+    "暂无相关信息。",
+    "本栏目无行政处罚事项。",
 )
+# The text of a 政府信息公开制度 column that opens straight onto the rules (a single-article column):
+# well over ARTICLE_MIN_CHARS, and free of 废止/修订 and key-area words.
+SYSTEM_ARTICLE = (
+    "第一条 为规范本机关政府信息公开工作，根据《中华人民共和国政府信息公开条例》，结合工作实际，制定本制度。",
+    "第二条 本机关办公室是政府信息公开工作机构，负责组织协调、指导推进本机关政府信息公开工作。",
+    "第三条 各科室按照职责分工，做好本领域政府信息的主动公开、依申请公开和保密审查工作。",
+    "第四条 拟公开的政府信息应当依法进行保密审查，未经审查的政府信息不得公开。",
+    "第五条 属于主动公开范围的政府信息，应当自该政府信息形成或者变更之日起20个工作日内予以公开。",
+    "第六条 对政府信息公开申请，应当按照法定时限和程序予以答复，并做好登记、审核和归档工作。",
+    "第七条 本制度自印发之日起施行。",
+)
+# Subjects of normative documents a unit never published: what an orphan 解读 names (R4).
+ORPHAN_SUBJECTS = ("档案数字化", "政务信息资源共享", "行政事业性收费", "机关事务")
+# Columns a unit may add beside its layout (R6): their link texts classify as the kind given.
+EXTRA_WINDOW_COLUMNS = (("bmdt", "部门动态", "news"), ("gsgg", "公示公告", "notice"), ("qtwj", "其他文件", "policy"))
+EXTRA_OTHER_COLUMNS = (("ghjh", "规划计划", "other"), ("xzzf", "行政执法", "other"), ("zxzj", "专项资金", "other"),
+                       ("tjxx", "统计信息", "other"), ("jytabl", "建议提案办理", "other"))
 STREETS = ("第二大街", "新港路", "杭州道", "河北路", "中心大道", "黄海路", "洞庭路", "新城西路")

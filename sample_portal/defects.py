@@ -12,13 +12,16 @@ case to exercise (the moved unit, the units with a JS-shell column).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
 from . import content
-from .model import Attachment, Doc, UnitSite, id_check_char
+from .model import COLUMN_LAYOUT, Attachment, Column, Doc, UnitSite, id_check_char
+from .shapes import default_list_mark_style
+from .truth import UPDATE_KINDS, WINDOW_KINDS, months_before
 from .units import HOSTS_BY_KEY, unit_base
 
 
@@ -48,7 +51,7 @@ def no_guide(site, rng, as_of):
 
 
 def empty_system(site, rng, as_of):
-    site.column("zd").docs.clear()
+    site.column("zd").clear()  # an article column too becomes an empty list page
 
 
 def no_statutory(site, rng, as_of):
@@ -92,6 +95,58 @@ def stale_notice(site, rng, as_of):
             doc.written_date = doc.publish_date - timedelta(days=1)
 
 
+def _extra_column(site: UnitSite, spec: tuple[str, str, str], source: Column, count: int = 3) -> Column:
+    """A column beside the layout (R6), of `spec`'s kind, holding copies of `source`'s first documents
+    (own keys, titles and 索引号, so C13 and title citations stay as they were)."""
+    code, name, kind = spec
+    extras = content.EXTRA_WINDOW_COLUMNS + content.EXTRA_OTHER_COLUMNS
+    column = Column(code=code, name=name, kind=kind, parent="fdzdgknr", mechanism=site.mechanism,
+                    layout_index=len(COLUMN_LAYOUT) + extras.index(spec))
+    site.columns.append(column)
+    for number, doc in enumerate(source.live_docs()[:count]):
+        key = f"x{1000 + 10 * column.layout_index + number:05d}"
+        index_no = _spare_index_no(site, doc.publish_date.year) if doc.index_no and doc.publish_date else None
+        column.docs.append(dataclasses.replace(
+            doc, key=key, column=code, title=f"{doc.title}（{name}）", index_no=index_no, doc_number=None,
+            attachments=[], extra_links=[], has_pii=False, list_mark=None))
+    return column
+
+
+def _age(column: Column, newest: date, rng: random.Random, spread_days: int) -> None:
+    """Every dated item of the column at least as old as `newest` (its written date kept before it)."""
+    for doc in column.docs:
+        if doc.publish_date is not None and doc.publish_date > newest:
+            doc.publish_date = newest - timedelta(days=rng.randint(0, spread_days))
+            if doc.written_date is not None:
+                doc.written_date = doc.publish_date - timedelta(days=1)
+
+
+WINDOW_SOURCES = {"news": "gzdt", "notice": "tzgg", "policy": "zcwj"}
+
+
+def stale_columns_veto(site, rng, as_of):
+    """R6: five window columns past their windows (a veto), columns added where the unit has fewer;
+    notices and policies stay within a year, so no column counts as long not updated."""
+    window = [c for c in site.columns if c.kind in WINDOW_KINDS]
+    for spec in content.EXTRA_WINDOW_COLUMNS[:max(0, 5 - len(window))]:
+        window.append(_extra_column(site, spec, site.column(WINDOW_SOURCES[spec[2]])))
+    for column in window:
+        if column.kind == "news":
+            _age(column, as_of - timedelta(days=20), rng, 60)
+        else:
+            _age(column, months_before(as_of, 6) - timedelta(days=10), rng, 100)
+
+
+def long_stale_veto(site, rng, as_of):
+    """R6: ten columns that should be updated whose newest item is over a year old (a veto),
+    columns of kind other added where the unit has fewer."""
+    update = [c for c in site.columns if c.kind in UPDATE_KINDS and c.docs]
+    for spec in content.EXTRA_OTHER_COLUMNS[:max(0, 10 - len(update))]:
+        update.append(_extra_column(site, spec, site.column("czxx")))
+    for column in update:
+        _age(column, months_before(as_of, 12) - timedelta(days=10), rng, 300)
+
+
 def undated_news(site, rng, as_of):
     for doc in site.column("gzdt").docs:
         doc.publish_date = None
@@ -133,13 +188,56 @@ def normative_no_period(site, rng, as_of):
     doc.paragraphs = [p for p in doc.paragraphs if "有效期" not in p]
 
 
+def _normative_by_age(site: UnitSite) -> list[Doc]:
+    return sorted(site.column("gfxwj").docs, key=lambda d: d.publish_date)
+
+
+def _abolish_by(old: Doc, new: Doc) -> None:
+    """`new` states that `old` is abolished, in the sentence C11 looks for (once)."""
+    sentence = f"《{old.title}》（{old.doc_number}）同时废止。"
+    if sentence not in new.paragraphs:
+        new.paragraphs.append(sentence)
+
+
 def abolished_unmarked(site, rng, as_of):
-    docs = sorted(site.column("gfxwj").docs, key=lambda d: d.publish_date)
+    docs = _normative_by_age(site)
     old, new = docs[0], docs[-1]
     if not old.abolished_mark:
-        new.paragraphs.append(f"《{old.title}》（{old.doc_number}）同时废止。")
+        _abolish_by(old, new)
     old.validity = "有效"
     old.abolished_mark = False
+
+
+def _show_list_marks(site: UnitSite) -> None:
+    """Lists that mark no validity start to (in the mechanism's way): the list-mark defects need them."""
+    if site.list_marks is None:
+        site.list_marks = default_list_mark_style(site.mechanism)
+
+
+def list_mark_only(site, rng, as_of):
+    """R3: a superseded document marked 已废止 only in its list row; its page states no validity
+    (so C10 fails for it too) and carries no abolished mark. C11 passes, with a warning."""
+    docs = _normative_by_age(site)
+    old = docs[1] if len(docs) >= 3 else docs[0]  # not the oldest: abolished_unmarked's document
+    _abolish_by(old, docs[-1])
+    old.validity = None
+    old.abolished_mark = False
+    old.list_mark = "废止"
+    _show_list_marks(site)
+
+
+def list_page_disagree(site, rng, as_of):
+    """R3: the newest normative document (named by no other) is 已废止 in its list row while its
+    page says 有效; where the lists can say 有效 and a middle document is untouched, that one is
+    有效 (YXX '0') in the list while its page says 失效. C11 fails."""
+    _show_list_marks(site)
+    docs = _normative_by_age(site)
+    docs[-1].validity, docs[-1].list_mark = "有效", "废止"
+    # A suffix is only ever "（已废止）", and gkmlpt's is_abolished has no word for 有效.
+    middle = docs[1] if len(docs) >= 3 else None
+    if site.list_marks not in ("suffix", "abolished") and middle is not None and middle.list_mark is None \
+            and not middle.abolished_mark:
+        middle.validity, middle.list_mark = "失效", "有效"
 
 
 def normative_no_interpretation(site, rng, as_of):
@@ -152,6 +250,49 @@ def interpretation_copy(site, rng, as_of):
     normative = {d.key: d for d in site.column("gfxwj").docs}
     interp = next(d for d in site.column("zcjd").docs if normative[d.interprets].validity == "有效")
     interp.paragraphs = [f"现将《{normative[interp.interprets].title}》解读如下。", *normative[interp.interprets].paragraphs]
+
+
+def _interpretations_by_target(site: UnitSite) -> dict[str, Doc]:
+    return {d.interprets: d for d in site.column("zcjd").docs if d.interprets}
+
+
+def interpretation_copy_lapsed(site, rng, as_of):
+    """R4: the 解读 of a document no longer in force copies it: C12 fails whatever the validity."""
+    interpretations = _interpretations_by_target(site)
+    docs = _normative_by_age(site)
+    explained = [d for d in docs if d.key in interpretations]
+    target = next((d for d in explained if d.validity in ("失效", "废止")), explained[0])
+    if target.validity not in ("失效", "废止"):
+        if target is docs[-1]:
+            target.validity = "失效"  # expired: nothing newer abolishes it
+        else:
+            _abolish_by(target, docs[-1])
+            target.validity, target.abolished_mark = "废止", True
+    interpretations[target.key].paragraphs = [f"现将《{target.title}》解读如下。", *target.paragraphs]
+
+
+def _spare_index_no(site: UnitSite, year: int) -> str:
+    """A well-formed 索引号 no document of the unit has (the builder's sequences stay far below 90000)."""
+    taken = {d.index_no for d in site.docs()}
+    number = 90001
+    while f"{site.org_code}/{year}-{number:05d}" in taken:
+        number += 1
+    return f"{site.org_code}/{year}-{number:05d}"
+
+
+def orphan_interpretation(site, rng, as_of):
+    """R4: a 解读 naming 《a document》 the unit never published (by title, no link): a warning only."""
+    column = site.column("zcjd")
+    template = column.docs[0]
+    titles = "".join(d.title for d in site.docs())
+    subject = next(s for s in content.ORPHAN_SUBJECTS if s not in titles)
+    title = f"关于印发{site.spec.name}{subject}管理办法的通知"
+    day = template.publish_date
+    column.docs.append(dataclasses.replace(
+        template, key="x00002", title=f"《{title}》政策解读", index_no=_spare_index_no(site, day.year),
+        interprets=None, interprets_by_link=False, attachments=[], extra_links=[],
+        paragraphs=[f"近日，{site.spec.name}印发了《{title}》，现就有关内容解读如下。",
+                    *rng.sample(content.INTERPRETATION_SENTENCES, 4)]))
 
 
 def _indexed_docs(site: UnitSite) -> list[Doc]:
@@ -268,7 +409,8 @@ def news_heavy(site, rng, as_of):
         day = template.publish_date - timedelta(days=number % 90) if template.publish_date else None
         news.docs.append(Doc(key=f"n{number:05d}", column="gzdt", title=f"{site.spec.name}工作简讯第{number + 1}期",
                              publisher=template.publisher, doc_kind="其他", publish_date=day,
-                             show_list_date=template.show_list_date, paragraphs=list(template.paragraphs)))
+                             show_list_date=template.show_list_date, page_shows_date=template.page_shows_date,
+                             paragraphs=list(template.paragraphs)))
 
 
 def key_area_missing(site, rng, as_of):
@@ -291,6 +433,16 @@ def _normative_count(minimum: int) -> Callable[[UnitSite], bool]:
     return lambda site: site.column("gfxwj") is not None and len(site.column("gfxwj").docs) >= minimum
 
 
+def _has_interpreted_normative(site: UnitSite) -> bool:
+    return _normative_count(2)(site) and site.column("zcjd") is not None and bool(
+        {d.key for d in site.column("gfxwj").docs} & set(_interpretations_by_target(site)))
+
+
+def _can_take_columns(*sources: str) -> Callable[[UnitSite], bool]:
+    """The statutory parent is there to hang added columns under, and the columns to copy list something."""
+    return lambda site: site.column("fdzdgknr") is not None and _has_docs(*sources)(site)
+
+
 DEFECTS: tuple[Defect, ...] = (
     Defect("no_column", "C01", no_column, heavy=True),
     Defect("no_guide", "C02", no_guide, eligible=_has_columns("zn")),
@@ -302,6 +454,8 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("stale_news", "C07", stale_news, eligible=_has_docs("gzdt")),
     Defect("stale_notice", "C07", stale_notice, eligible=_has_docs("tzgg")),
     Defect("undated_news", "C07", undated_news, eligible=_has_docs("gzdt")),
+    Defect("stale_columns_veto", "C07", stale_columns_veto, heavy=True, eligible=_can_take_columns("gzdt", "tzgg", "zcwj")),
+    Defect("long_stale_veto", "C07", long_stale_veto, heavy=True, eligible=_can_take_columns("czxx")),
     Defect("late_report", "C08", late_report, eligible=_has_docs("ndbg")),
     Defect("report_missing_section", "C08", report_missing_section, eligible=_has_docs("ndbg")),
     Defect("report_bad_arithmetic", "C08", report_bad_arithmetic, eligible=_has_docs("ndbg")),
@@ -309,8 +463,13 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("guide_no_contact", "C09", guide_no_contact, eligible=_has_docs("zn")),
     Defect("normative_no_period", "C10", normative_no_period, eligible=_normative_count(2)),
     Defect("abolished_unmarked", "C11", abolished_unmarked, eligible=_normative_count(2)),
+    Defect("list_mark_only", "C11", list_mark_only, eligible=_normative_count(2)),
+    Defect("list_page_disagree", "C11", list_page_disagree, eligible=_normative_count(2)),
     Defect("normative_no_interpretation", "C12", normative_no_interpretation, eligible=_normative_count(2)),
     Defect("interpretation_copy", "C12", interpretation_copy, eligible=_normative_count(2)),
+    Defect("interpretation_copy_lapsed", "C12", interpretation_copy_lapsed, eligible=_has_interpreted_normative),
+    Defect("orphan_interpretation", "C12", orphan_interpretation,
+           eligible=lambda site: _has_docs("zcjd")(site) and site.column("gfxwj") is not None),
     Defect("dup_index_no", "C13", dup_index_no, eligible=lambda site: len(_indexed_docs(site)) >= 2),
     Defect("bad_index_no", "C13", bad_index_no, eligible=lambda site: bool(_indexed_docs(site))),
     Defect("publisher_mismatch", "C13", publisher_mismatch, eligible=lambda site: bool(_indexed_docs(site))),

@@ -33,6 +33,7 @@ from .mechanisms import DYNAMIC_FILE, gate, moved
 from .mechanisms.base import DYNAMIC_DIR, UnitContext, encode, twin_for
 from .model import TEMPLATES, UnitBuilder, UnitSite, unit_rng
 from .render import UnitRenderer
+from .shapes import unit_shape
 from .truth import unit_ground_truth
 from .units import BASE_UNITS, HOSTS, HOSTS_BY_KEY, Host, UnitSpec, unit_base, unit_specs
 
@@ -68,17 +69,20 @@ def build_sites(seed: int, as_of: date, units: int | None, docs_per_unit: int,
 
     def build(position: int, spec: UnitSpec) -> UnitSite:
         charset = HOSTS_BY_KEY[spec.host].charset
-        return UnitBuilder(spec, seed, as_of, docs_per_unit, template_for(spec, position), charset).build()
+        return UnitBuilder(spec, seed, as_of, docs_per_unit, template_for(spec, position), charset,
+                           unit_shape(spec, seed)).build()
 
     base_sites = [build(i, spec) for i, spec in enumerate(specs[:base_count])]
     plan = defects.plan_base_defects(base_sites, seed) if base_count == len(BASE_UNITS) else {}
     for site in base_sites:
         defects.apply_defects(site, plan.get(site.spec.id, []), unit_rng(seed, site.spec.id, "defects"), as_of)
+        site.settle_list_marks()  # after the defects: they change what pages say
         yield site
     for position, spec in enumerate(specs[base_count:], start=base_count):
         site = build(position, spec)
         rng = unit_rng(seed, spec.id, "defects")
         defects.apply_defects(site, defects.random_defects(site, rng), rng, as_of)
+        site.settle_list_marks()
         yield site
 
 
@@ -139,6 +143,8 @@ def write_unit(writer: SiteWriter, site: UnitSite, as_of: date, seed: int = DEFA
     for column in site.columns:
         if column.mechanism != site.mechanism:
             twin_for(column.mechanism).layout_column(unit, column)
+        if column.article is not None:  # the document is the column's page, not a page of its own
+            column.article.path = column.url
     renderer = unit.renderer = UnitRenderer(site, unit.base, unit.entry_url,
                                             date_style="compact" if spec.host == "ftz" else None)
     base = unit.base
@@ -155,6 +161,11 @@ def write_unit(writer: SiteWriter, site: UnitSite, as_of: date, seed: int = DEFA
     for column in site.columns:
         if any(c.parent == column.code for c in site.columns):
             twin.write_parent(unit, column)
+            continue
+        if column.article is not None:
+            day = column.article.publish_date
+            unit.write_page(column.url, renderer.article_column_page(column), day)
+            documents += 1
             continue
         twin_for(column.mechanism).write_column(unit, column)
         for doc in column.docs:

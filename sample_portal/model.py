@@ -3,21 +3,24 @@
 Each unit is built from its own random stream (seed + unit id), so a unit's pages do not change
 when other units are added and a scale run of 1,000 units starts with the same 44 base units.
 Defects (see defects.py) are applied to the model; the ground truth (truth.py) and the HTML
-(render.py) are both derived from it.
+(render.py) are both derived from it. A unit's shape (shapes.py) decides the page forms the rule
+readings turn on: single-article columns, validity marks in lists, news pages without dates.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import content
-from .units import UnitSpec
+from .shapes import UnitShape
+from .units import UnitSpec, unit_rng  # noqa: F401 (unit_rng: re-exported)
 
 PAGE_SIZE = 15
 TEMPLATES = ("trs4", "trs2", "span")
+# Validity values that say a document no longer applies (C11).
+LAPSED = ("失效", "废止", "已修订")
 
 
 def add_years(day: date, years: int) -> date:
@@ -40,11 +43,6 @@ def not_an_id_number(rng: random.Random) -> str:
     first17 = str(rng.randint(10**16, 10**17 - 1))
     right = id_check_char(first17)
     return first17 + next(c for c in "0123456789" if c != right)
-
-
-def unit_rng(seed: int, unit_id: str, purpose: str = "") -> random.Random:
-    digest = hashlib.sha256(f"{seed}:{unit_id}:{purpose}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 @dataclass
@@ -82,6 +80,10 @@ class Doc:
     report_table: dict[str, int] | None = None
     has_pii: bool = False
     show_list_date: bool = True
+    page_shows_date: bool = True  # False: the page carries no date (its list row may: R5)
+    # The validity the list row states beside the title (a VALIDITY_VALUES word, None: no mark),
+    # set by UnitSite.settle_list_marks from the page's validity unless a defect set it first.
+    list_mark: str | None = None
     dead: bool = False  # listed, but its page does not exist (a dead item link, not a document)
 
     @property
@@ -103,9 +105,22 @@ class Column:
     url: str = ""  # the column's own URL path (what its links and the registry name)
     mechanism: str = "static"  # how its list is served (the unit's, or "spa")
     layout_index: int = 0  # position in COLUMN_LAYOUT: CMS ids derive from it, not from what survived defects
+    # A single-article column (R1): the column's page IS this document (also its only entry in
+    # `docs`), served at the column's URL in place of a list, never at a URL of its own.
+    article: Doc | None = None
 
     def live_docs(self) -> list[Doc]:
         return [d for d in self.docs if not d.dead]
+
+    @property
+    def served_by(self) -> str:
+        """The mechanism that serves the column's page: an article is a plain server page anywhere."""
+        return "static" if self.article is not None else self.mechanism
+
+    def clear(self) -> None:
+        """Take everything away: an article column becomes an empty list page."""
+        self.docs.clear()
+        self.article = None
 
 
 @dataclass
@@ -117,6 +132,14 @@ class UnitSite:
     columns: list[Column] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     org_code: str = ""
+    list_marks: str | None = None  # how its lists mark validity (shapes.py), None: they do not
+
+    def settle_list_marks(self) -> None:
+        """Give every normative document the list mark the unit's lists show for its page's validity,
+        where a defect has not set one (run after the defects, which change validities)."""
+        for doc in self.docs():
+            if doc.doc_kind == "规范性文件" and doc.list_mark is None:
+                doc.list_mark = mirrored_list_mark(self.list_marks, doc)
 
     def column(self, code: str) -> Column | None:
         return next((c for c in self.columns if c.code == code), None)
@@ -135,6 +158,17 @@ class UnitSite:
     def live_docs(self) -> list[Doc]:
         """The documents: listed items whose pages exist."""
         return [d for c in self.columns for d in c.docs if not d.dead]
+
+
+def mirrored_list_mark(style: str | None, doc: Doc) -> str | None:
+    """What a list in `style` shows for a document whose page states `doc.validity`."""
+    if style is None or doc.validity is None:
+        return None
+    if style == "suffix":  # only what no longer applies gets a suffix
+        return doc.validity if doc.validity in LAPSED else None
+    if style == "abolished":  # gkmlpt's is_abolished: true for 废止/失效, no word for the rest
+        return "废止" if doc.validity in ("废止", "失效") else None
+    return doc.validity
 
 
 # code, link text, kind, parent: the layout of a unit's 政府信息公开 column.
@@ -162,12 +196,14 @@ ORG_CODE_STYLES = ("digits", "dashed", "credit", "site")
 class UnitBuilder:
     """Builds one unit's clean site; defects.py then breaks it on purpose."""
 
-    def __init__(self, spec: UnitSpec, seed: int, as_of: date, docs_per_unit: int, template: str, charset: str):
+    def __init__(self, spec: UnitSpec, seed: int, as_of: date, docs_per_unit: int, template: str, charset: str,
+                 shape: UnitShape | None = None):
         self.spec = spec
         self.as_of = as_of
         self.rng = unit_rng(seed, spec.id)
         self.docs_per_unit = docs_per_unit
-        self.site = UnitSite(spec=spec, template=template, charset=charset)
+        self.shape = shape or UnitShape()
+        self.site = UnitSite(spec=spec, template=template, charset=charset, list_marks=self.shape.list_marks)
         self.site.org_code = self._org_code()
         self._seq: dict[int, int] = {}
         self._doc_numbers: dict[str, int] = {}
@@ -259,8 +295,22 @@ class UnitBuilder:
         fixed = 18
         return max(1, round(max(self.docs_per_unit - fixed, 12) * weight))
 
+    def _article_metadata(self, column: Column) -> bool | None:
+        """None: the column is a list; True/False: a single-article column with/without a metadata block."""
+        if column.mechanism != self.spec.mechanism:  # a JS-shell column stays one
+            return None
+        return self.shape.articles.get(column.code)
+
+    def _make_article(self, column: Column, doc: Doc, metadata: bool) -> None:
+        column.article = doc
+        if not metadata:  # a bare content page: no 索引号, no publisher, no date anywhere on it
+            doc.publish_date = None
+            doc.page_shows_date = False
+
     def _fill_guide(self, column: Column) -> None:
-        doc = self.new_doc(column, f"{self.spec.name}政府信息公开指南", self.recent_date(700, 300), kind="公开指南")
+        article = self._article_metadata(column)
+        doc = self.new_doc(column, f"{self.spec.name}政府信息公开指南", self.recent_date(700, 300), kind="公开指南",
+                           metadata=article is not False)
         office = f"{self.spec.name}办公室"
         street = content.STREETS[self.rng.randrange(len(content.STREETS))]
         doc.paragraphs = [
@@ -273,8 +323,17 @@ class UnitBuilder:
             "办公时间：工作日上午9:00—12:00，下午13:30—17:00（法定节假日除外）。",
             f"联系电话：022-{self.rng.randint(25000000, 25999999)}。",
         ]
+        if article is not None:
+            self._make_article(column, doc, article)
 
     def _fill_system(self, column: Column) -> None:
+        article = self._article_metadata(column)
+        if article is not None:
+            doc = self.new_doc(column, f"{self.spec.name}政府信息公开工作制度", self.recent_date(900, 200),
+                               kind="公开制度", metadata=article)
+            doc.paragraphs = list(content.SYSTEM_ARTICLE)
+            self._make_article(column, doc, article)
+            return
         for title in ("政府信息公开工作制度", "政府信息公开保密审查制度"):
             doc = self.new_doc(column, f"{self.spec.name}{title}", self.recent_date(900, 200), kind="公开制度")
             doc.paragraphs = self.paragraphs(content.SENTENCES, 3)
@@ -388,6 +447,8 @@ class UnitBuilder:
         for doc in self._dated_series(column, self._share(0.4), topics, 10, 170, metadata=False):
             doc.publisher = self.spec.name
             doc.paragraphs = self.paragraphs(content.NEWS_SENTENCES, 3)
+            # R5: the list rows still show the date, so the items count as dated.
+            doc.page_shows_date = not (self.shape.undated_news_pages and column.mechanism == self.spec.mechanism)
 
     def _fill_emergency_plan(self, column: Column) -> None:
         for title in ("突发事件总体应急预案", "防汛抗旱应急预案"):

@@ -8,7 +8,10 @@
   ContentSource|ColumnName">` tags, as TRS renders 动态 items.
 
 How lists are served (server-rendered pages in each family's pagination style, XML data proxies,
-JSON APIs, JS shells) is the list mechanisms' business: sample_portal/mechanisms/.
+JSON APIs, JS shells) is the list mechanisms' business: sample_portal/mechanisms/. What every HTML
+list row shares is here: its validity mark where the unit shows one (R3: a
+`<span class="status">已废止</span>` after the date, a `<td class="zt">现行有效</td>` 状态 cell,
+or "（已废止）" closing the link text), and the page of a single-article column (R1).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def format_date(day: date | None, style: str) -> str:
 
 FAMILY_DATE_STYLE = {"trs4": "iso", "trs2": "cn_padded", "span": "cn"}
 LIST_DATE_STYLE = {"trs4": "iso", "trs2": "slash", "span": "iso"}
+# How a list row words a validity (R3); 状态 cells say 现行有效 where status spans say 有效.
+LIST_MARK_WORDS = {"有效": "有效", "失效": "已失效", "废止": "已废止", "已修订": "已修订"}
+CELL_MARK_WORDS = {**LIST_MARK_WORDS, "有效": "现行有效"}
 
 
 class UnitRenderer:
@@ -53,6 +59,7 @@ class UnitRenderer:
         self.date_style = date_style or FAMILY_DATE_STYLE[self.family]
         self.charset_label = "gb2312" if site.charset == "gbk" else "utf-8"
         self.docs_by_key = {d.key: d for d in site.docs()}
+        self.news_codes = {c.code for c in site.columns_of("news")}  # news pages carry no signature
 
     @staticmethod
     def column_url(column: Column) -> str:
@@ -133,12 +140,42 @@ class UnitRenderer:
             return ""
         return format_date(doc.publish_date, style or LIST_DATE_STYLE[self.family])
 
+    # -- list marks (R3) ---------------------------------------------------------------------------
+    def list_link_text(self, doc: Doc) -> str:
+        """A row's link text: the title, with "（已废止）" after it where the unit marks validity so."""
+        if self.site.list_marks == "suffix" and doc.list_mark:
+            return f"{doc.title}（{LIST_MARK_WORDS[doc.list_mark]}）"
+        return doc.title
+
+    def list_status_span(self, doc: Doc) -> str:
+        """A row's status span, outside the title link, where the unit marks validity so."""
+        if self.site.list_marks == "span" and doc.list_mark:
+            return f'<span class="status">{LIST_MARK_WORDS[doc.list_mark]}</span>'
+        return ""
+
+    def list_status_cell(self, doc: Doc) -> str:
+        """A table row's 状态 cell (empty for a document without validity) in units with a 状态 column."""
+        if self.site.list_marks != "cell":
+            return ""
+        return f'<td class="zt">{CELL_MARK_WORDS[doc.list_mark] if doc.list_mark else ""}</td>'
+
     def list_item(self, doc: Doc, li_class: str = "") -> str:
         shown = self.list_date(doc)
         date_html = f'<span class="date">{shown}</span>' if shown else ""
         attr = f' class="{li_class}"' if li_class else ""
-        return (f'<li{attr}><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(doc.title)}</a>'
-                f"{date_html}</li>")
+        return (f'<li{attr}><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(self.list_link_text(doc))}</a>'
+                f"{date_html}{self.list_status_span(doc)}</li>")
+
+    def article_column_page(self, column: Column) -> str:
+        """A single-article column (R1): the column's title, the document's metadata block where it
+        has one, and its text, in the unit's chrome; no list, no pager."""
+        doc = column.article
+        with_metadata = doc.index_no is not None
+        meta = self._meta_tags(doc, column) if with_metadata else ""
+        block = self._metadata_block(doc) if with_metadata else ""
+        main = (f'<h2 class="lm-title">{escape(column.name)}</h2>{block}'
+                f'<div class="article"><div id="zoom" class="TRS_Editor">{self._body(doc)}</div></div>')
+        return self.page(column.name, self.crumbs(column), main, head_extra=meta)
 
     def detail_page(self, doc: Doc, column: Column, body_extra: str = "") -> str:
         """A document's page in the unit's metadata template, whatever mechanism lists it."""
@@ -151,7 +188,7 @@ class UnitRenderer:
 
     def _meta_tags(self, doc: Doc, column: Column) -> str:
         tags = [("ArticleTitle", doc.title), ("ColumnName", column.name), ("ContentSource", doc.publisher or "")]
-        if doc.publish_date:
+        if doc.publish_date and doc.page_shows_date:
             tags.insert(1, ("PubDate", f"{doc.publish_date:%Y-%m-%d} 09:30"))
         return "".join(f'<meta name="{n}" content="{escape(v)}">' for n, v in tags if v)
 
@@ -194,14 +231,19 @@ class UnitRenderer:
                         for l, v in fields)
         return f'<div class="xxgk-info"><ul>{items}</ul></div>'
 
-    def _article(self, doc: Doc) -> str:
-        mark = '<span class="fzbz">【已废止】</span>' if doc.abolished_mark else ""
+    def _body(self, doc: Doc) -> str:
+        """The document's text: paragraphs, the non-disclosure reason, the signature (落款)."""
         body = "".join(self._paragraph(doc, p) for p in doc.paragraphs)
         if doc.disclosure in ("依申请公开", "不予公开") and doc.non_disclosure_reason:
             body += f'<p class="reason">{escape(doc.non_disclosure_reason)}</p>'
-        if doc.publisher and doc.doc_kind not in ("年度报告",) and doc.column != "gzdt":
+        if doc.publisher and doc.doc_kind not in ("年度报告",) and doc.column not in self.news_codes:
             body += f'<p class="luokuan" style="text-align:right">{escape(doc.publisher)}<br>' \
                     f"{format_date(doc.written_date or doc.publish_date, 'cn')}</p>"
+        return body
+
+    def _article(self, doc: Doc) -> str:
+        mark = '<span class="fzbz">【已废止】</span>' if doc.abolished_mark else ""
+        body = self._body(doc)
         extras = ""
         if doc.interprets and doc.interprets_by_link:
             target = self.docs_by_key[doc.interprets]

@@ -8,7 +8,14 @@ Beside the verdicts, each unit records how it can be reached (`access`: ok, bloc
 anti-bot gate, or not_found when its entry page is missing), its list mechanism, and for every
 column the number of items its lists show, so that a harvest can be checked for completeness
 column by column, mechanism by mechanism. Items listed but never published (dead item links)
-count as list items and as broken links (C18), never as documents.
+count as list items and as broken links (C18), never as documents. A single-article column (its
+page is the document) counts one item, at the column's own URL.
+
+The rule readings R1–R6 (issue 13) are implemented here on the model: single-article columns,
+notes that explain an empty column, list marks beside page validity (C11), copy detection over
+every 解读 (C12), undated items and the update windows and thresholds (C07). What the readings
+make a warning rather than a failure is listed per unit in `warnings`, each
+`{"check", "kind", "text", "urls"}` with URLs as served paths (root-relative, like `columns`).
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ import re
 from datetime import date, timedelta
 
 from expectations.catalog import load_catalog, score_unit
-from schemas.vocabulary import EMPTY_NOTE_PATTERN, INDEX_NO_PATTERN, KEY_AREA_PATTERNS, normalize_org_name
+from schemas.vocabulary import INDEX_NO_PATTERN, KEY_AREA_PATTERNS, column_note, normalize_org_name
 
-from .model import REPORT_SECTIONS, Doc, UnitSite
+from .model import REPORT_SECTIONS, Column, Doc, UnitSite
 
 GUIDE_ELEMENTS = {
     "依申请公开程序": re.compile(r"依申请公开"),
@@ -29,6 +36,18 @@ GUIDE_ELEMENTS = {
     "电话": re.compile(r"电话"),
 }
 SUPERSEDE_WORDS = re.compile(r"废止|修订")
+NAMED_TITLE = re.compile(r"《([^《》]+)》")
+LAPSED_VALIDITY = ("失效", "废止", "已修订")
+LIST_MARK_WORDS = {"有效": "有效", "失效": "已失效", "废止": "已废止", "已修订": "已修订"}
+COPY_SHARE = 0.6
+# C07 (国办秘函〔2019〕19号): window columns and their windows; columns that should be updated at all.
+WINDOW_KINDS = ("news", "notice", "policy")
+WINDOW_MONTHS = {"notice": 6, "policy": 6}
+WINDOW_DAYS = {"news": 14}
+UPDATE_KINDS = ("news", "notice", "policy", "normative", "interpretation", "meeting", "emergency_plan", "other")
+LONG_STALE_MONTHS = 12
+STALE_VETO_AT = 5
+LONG_STALE_AT = 10
 BLOCKED_REASON = "无法核查：反爬拦截"
 NOT_FOUND_REASON = "无法核查：专栏入口不存在"
 
@@ -62,6 +81,29 @@ def _text(doc: Doc) -> str:
     return "".join(doc.paragraphs)
 
 
+def shown_date(doc: Doc) -> date | None:
+    """The date an item carries where a reader sees it: on its page, or in its list row (R5)."""
+    if doc.publish_date is None:
+        return None
+    on_page = doc.page_shows_date and not doc.dead
+    return doc.publish_date if on_page or doc.show_list_date else None
+
+
+def page_validity(doc: Doc) -> str | None:
+    """What the document's own page says of its validity: its 有效性 field, or 废止 for an abolished mark."""
+    if doc.abolished_mark and doc.validity not in LAPSED_VALIDITY:
+        return "废止"
+    return doc.validity
+
+
+def _lapsed(validity: str | None) -> bool:
+    return validity in LAPSED_VALIDITY
+
+
+def _names(columns: list[Column]) -> str:
+    return "、".join(f"“{c.name}”" for c in columns)
+
+
 def _ok(condition: bool, failure: str, success: str = "") -> tuple[str, str]:
     return ("pass", success) if condition else ("fail", failure)
 
@@ -75,6 +117,10 @@ class UnitTruth:
         self.host_ipv6 = host_ipv6
         self.docs = site.live_docs()
         self.veto_hits: dict[str, bool] = {}
+        self.warnings: list[dict] = []
+
+    def _warn(self, check: str, kind: str, text: str, urls: list[str]) -> None:
+        self.warnings.append({"check": check, "kind": kind, "text": text, "urls": urls})
 
     def _has_items(self, kind: str) -> bool:
         return any(c.live_docs() for c in self.site.columns_of(kind))
@@ -118,22 +164,50 @@ class UnitTruth:
         return _ok(self._has_items("annual_report"), "缺少年度报告栏目或为空")
 
     def c06(self):
+        """R1/R2: blank = nothing listed (an article column lists itself), no child columns, and no
+        note explaining why (a CMS placeholder such as 暂无信息 is no note)."""
         parents = {c.parent for c in self.site.columns}
-        blank = [c for c in self.site.columns
-                 if not c.docs and c.code not in parents and not (c.note and EMPTY_NOTE_PATTERN.search(c.note))]
+        blank = [c for c in self.site.columns if not c.docs and c.code not in parents and column_note(c.note) is None]
         self.veto_hits["C06"] = len(blank) >= 5
         return _ok(not blank, f"{len(blank)}个空白栏目")
 
+    def _window_cutoff(self, kind: str) -> date:
+        if kind in WINDOW_DAYS:
+            return self.as_of - timedelta(days=WINDOW_DAYS[kind])
+        return months_before(self.as_of, WINDOW_MONTHS[kind])
+
+    @staticmethod
+    def _newest(column: Column) -> date | None:
+        return max((day for d in column.docs if (day := shown_date(d))), default=None)
+
+    def _year_old(self, column: Column) -> bool:
+        """Nothing dated within the last 12 calendar months (nothing dated at all included)."""
+        newest = self._newest(column)
+        return newest is None or newest < months_before(self.as_of, LONG_STALE_MONTHS)
+
     def c07(self):
-        limits = {"policy": months_before(self.as_of, 6), "notice": months_before(self.as_of, 6),
-                  "news": self.as_of - timedelta(days=14)}
-        for column in self.site.columns:
-            if column.kind not in limits:
+        """R5/R6: window columns past their window (undated items do not count); >= 5 of them is a
+        veto. Columns that should be updated, list something and are over a year old: >= 10 fail
+        the check and are a veto, fewer are only named."""
+        stale, problems = [], []
+        for column in (c for c in self.site.columns if c.kind in WINDOW_KINDS):
+            newest = self._newest(column)
+            if newest is not None and newest >= self._window_cutoff(column.kind):
                 continue
-            dates = [d.publish_date for d in column.live_docs() if d.publish_date]
-            if not dates or max(dates) < limits[column.kind]:
-                return "fail", f"栏目“{column.name}”未及时更新"
-        return "pass", ""
+            stale.append(column)
+            if column.docs and newest is None:
+                problems.append(f"栏目“{column.name}”的信息均未注明发布时间，视为不更新")
+            else:
+                problems.append(f"栏目“{column.name}”未及时更新")
+        long_stale = [c for c in self.site.columns if c.kind in UPDATE_KINDS and c.docs and self._year_old(c)]
+        self.veto_hits["C07"] = len(stale) >= STALE_VETO_AT or len(long_stale) >= LONG_STALE_AT
+        long_text = f"{len(long_stale)}个栏目超过一年未更新：{_names(long_stale)}" if long_stale else ""
+        if len(long_stale) >= LONG_STALE_AT:
+            problems.insert(0, long_text)
+        elif long_text:
+            problems.append(long_text)  # named only: too few to fail the check
+        failed = bool(stale) or len(long_stale) >= LONG_STALE_AT
+        return ("fail" if failed else "pass"), "；".join(problems)
 
     def c08(self):
         year = report_year(self.as_of)
@@ -170,34 +244,70 @@ class UnitTruth:
         bad = [d for d in self._normative() if not d.validity or not (d.valid_until or d.validity_period_text)]
         return _ok(not bad, "规范性文件未标注有效性或有效期")
 
+    def _list_url(self, doc: Doc) -> str:
+        return self.site.column(doc.column).url
+
     def c11(self):
+        """R3: list marks beside page validity. A list and a page that disagree (有效 against a lapsed
+        validity) fail; a superseded document counts as marked by its page or its list, a list mark
+        alone with a warning."""
         sentences = [(d.key, s) for d in self.docs for p in d.paragraphs for s in re.split(r"[。；]", p)
                      if SUPERSEDE_WORDS.search(s)]
+        failures = []
         for doc in self._normative():
-            named = [s for key, s in sentences if key != doc.key
-                     and (f"《{doc.title}》" in s or (doc.doc_number and doc.doc_number in s))]
-            if named and not (doc.abolished_mark or doc.validity in ("失效", "废止", "已修订")):
-                return "fail", "已废止文件未标注"
-        return "pass", ""
+            page, listed = page_validity(doc), doc.list_mark
+            if page and listed and (page == "有效") != (listed == "有效"):
+                failures.append(f"列表与文件页面有效性标注不一致：列表标注“{LIST_MARK_WORDS[listed]}”，"
+                                f"文件页面标注“{page}”（{self._list_url(doc)}；{doc.path}）")
+            superseded = any(key != doc.key and (f"《{doc.title}》" in s or (doc.doc_number and doc.doc_number in s))
+                             for key, s in sentences)
+            if not superseded or _lapsed(page):
+                continue
+            if _lapsed(listed):
+                if page is None:
+                    self._warn("C11", "list_mark_only", "仅在列表中标注为已废止，文件页面未标注",
+                               [self._list_url(doc), doc.path])
+                continue
+            failures.append("已废止文件未标注")
+        return ("fail", failures[0]) if failures else ("pass", "")
+
+    def _named_documents(self, interpretation: Doc) -> tuple[list[Doc], list[str]]:
+        """The unit's documents a 解读 names (by link, or by 《title》 in its title or text), and the
+        titles it names that no document of the unit has."""
+        by_title = {d.title: d for d in self.docs if d is not interpretation}
+        titles = list(dict.fromkeys(NAMED_TITLE.findall(interpretation.title + _text(interpretation))))
+        named = {by_title[t].key: by_title[t] for t in titles if t in by_title}
+        linked = next((d for d in self.docs if d.key == interpretation.interprets), None)
+        if linked is not None and interpretation.interprets_by_link:
+            named.setdefault(linked.key, linked)
+        return list(named.values()), [t for t in titles if t not in by_title]
 
     def c12(self):
-        interpretations = [d for d in self.docs if d.doc_kind == "政策解读"]
-        for doc in self._normative():
-            if doc.validity != "有效":
-                continue
-            mine = [i for i in interpretations if i.interprets == doc.key]
-            if not mine:
-                return "fail", "规范性文件缺少政策解读"
-            if all(shingle_containment(_text(i), _text(doc)) >= 0.6 for i in mine):
-                return "fail", "政策解读照搬原文"
+        """R4: every 有效 规范性文件 has a 解读; no (解读, document it names) pair is a copy, whatever the
+        document's validity; a 解读 naming a document the unit does not have is a warning."""
+        explained: set[str] = set()
+        copies = []
+        for interpretation in (d for d in self.docs if d.doc_kind == "政策解读"):
+            named, unknown = self._named_documents(interpretation)
+            explained |= {d.key for d in named}
+            copies += [d for d in named if shingle_containment(_text(interpretation), _text(d)) >= COPY_SHARE]
+            for title in unknown:
+                self._warn("C12", "orphan_interpretation", f"政策解读所解读的《{title}》未在本单位公开的文件中找到",
+                           [interpretation.path])
+        if any(d.validity == "有效" and d.key not in explained for d in self._normative()):
+            return "fail", "规范性文件缺少政策解读"
+        if copies:
+            return "fail", "政策解读照搬原文"
         return "pass", ""
 
     def c13(self):
         names = {normalize_org_name(n) for n in (self.site.spec.name, self.site.spec.full_name, *self.site.spec.aliases) if n}
         news_codes = {c.code for c in self.site.columns_of("news")}
+        # A single-article column's page is the column's content, not a listed document: no metadata owed.
+        articles = {c.article.key for c in self.site.columns if c.article is not None}
         seen: set[str] = set()
         for doc in self.docs:
-            if doc.column in news_codes:
+            if doc.column in news_codes or doc.key in articles:
                 continue
             if not doc.index_no or not INDEX_NO_PATTERN.match(doc.index_no) or doc.index_no in seen:
                 return "fail", "索引号缺失、不规范或重复"
@@ -264,7 +374,8 @@ def column_truth(site: UnitSite) -> dict[str, dict]:
     """
     if not site.reachable:
         return {}
-    return {c.name: {"kind": c.kind, "items": len(c.docs), "path": c.url, "mechanism": c.mechanism}
+    return {c.name: {"kind": c.kind, "items": len(c.docs), "path": c.url, "mechanism": c.served_by,
+                     "article": c.article is not None}
             for c in site.columns}
 
 
@@ -280,6 +391,7 @@ def unit_ground_truth(site: UnitSite, as_of: date, host_ipv6: bool) -> dict:
         "defects": site.defects,
         "checks": {k: {"status": s, "reason": r} for k, (s, r) in results.items()},
         "columns": column_truth(site),
+        "warnings": truth.warnings,
         "score": score.score,
         "verdict": score.verdict,
         "veto": score.veto,

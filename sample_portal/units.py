@@ -11,6 +11,8 @@ with server-rendered TRS lists still the most common, as on tj.gov.cn.
 
 from __future__ import annotations
 
+import hashlib
+import random
 from dataclasses import dataclass, field
 
 
@@ -171,3 +173,9 @@ def unit_prefix(spec: UnitSpec) -> str:
 def unit_base(spec: UnitSpec) -> str:
     """The directory of the unit's TRS-style 政府信息公开 site (entry page, 依申请公开 form)."""
     return OWN_HOST_BASES.get(spec.id, f"/{spec.id}/zfxxgk/")
+
+
+def unit_rng(seed: int, unit_id: str, purpose: str = "") -> random.Random:
+    """A unit's own random stream for one purpose: adding units or purposes never shifts another's."""
+    digest = hashlib.sha256(f"{seed}:{unit_id}:{purpose}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))

@@ -76,8 +76,72 @@ INDEX_NO_PATTERN = re.compile(
     r"^(?:[0-9A-Za-z][0-9A-Za-z-]{0,19}/\d{4}-\d{4,6}|\d{4}/\d{6,10}|\d{1,4}-\d{2,6}-\d{4}-\d{4,6})$"
 )
 
-# An empty column's explanatory note (C06): says why the column has no items.
-EMPTY_NOTE_PATTERN = re.compile(r"说明|原因|不涉及|无此类|无此项|未产生")
+# An empty column's explanatory note (C06): the unit says why the column has no items
+# (本单位暂无重大建设项目, 暂无相关信息, 本栏目无行政处罚事项, 说明：本单位不涉及…). What a CMS prints
+# for any empty list by itself (暂无信息, 暂无数据, 没有记录) says nothing the unit wrote: not a note.
+EMPTY_NOTE_PATTERN = re.compile(
+    r"说明|原因|不涉及|无此类|无此项|未产生|暂无相关|(?:本单位|本部门|本机关|本局|本委|本街道?|本镇|本栏目)暂?无"
+    r"|暂无\S{0,12}?(?:事项|项目|情况)|无\S{0,12}?事项"
+)
+EMPTY_LIST_PLACEHOLDERS = frozenset({
+    "暂无信息", "暂无数据", "暂无内容", "暂无记录", "暂无文章", "没有记录", "没有数据", "没有信息", "无记录", "无数据",
+    "本栏目暂无信息", "本栏目暂无内容", "本栏目暂无数据", "nodata", "norecords", "norecordsfound",
+})
+_PLACEHOLDER_STRIP = re.compile(r"[\s。．.!！~～…,，:：;；、\-—()（）\[\]【】\"'“”]+")
+
+
+def column_note(text: str | None) -> str | None:
+    """The sentence(s) of an empty column's page that explain why it is empty, or None (C06).
+
+    `text` is the page's own text (no navigation). A bare CMS placeholder is not a note.
+    """
+    if not text:
+        return None
+    found = []
+    for line in re.split(r"[\n。！!]+", text):
+        line = line.strip()
+        if not line or _PLACEHOLDER_STRIP.sub("", line).lower() in EMPTY_LIST_PLACEHOLDERS:
+            continue
+        if EMPTY_NOTE_PATTERN.search(line):
+            found.append(line)
+    return "。".join(found) + "。" if found else None
+
+
+# A single-article column (C02–C06): a column whose page is the content itself (a 公开指南 or
+# 制度 opening straight onto its text) rather than a list. Told from an empty list page by its
+# own text, without navigation and links: an article has at least this many characters.
+ARTICLE_MIN_CHARS = 150
+
+
+def is_article_text(text: str | None) -> bool:
+    """Whether a column page's own text is an article, not an empty list's chrome: enough words,
+    written in sentences (a footer's 地址/电话/版权 lines have no 。)."""
+    if not text or "。" not in text:
+        return False
+    return len(re.findall(r"\w", text)) >= ARTICLE_MIN_CHARS
+
+# Validity marks a list row can carry beside the title (已废止, a 状态 column, a "（已失效）"
+# suffix), mapped to the validity vocabulary. Longest first: 已失效 before 失效, 无效 before 有效.
+LIST_MARKS: tuple[tuple[str, str], ...] = (
+    ("已废止", "废止"), ("已失效", "失效"), ("已修订", "已修订"), ("已修改", "已修订"),
+    ("废止", "废止"), ("失效", "失效"), ("无效", "失效"), ("修订", "已修订"),
+    ("现行有效", "有效"), ("有效", "有效"),
+)
+_LIST_MARK_RE = re.compile("|".join(m for m, _ in LIST_MARKS))
+
+
+def list_mark_validity(text: str | None) -> str | None:
+    """The validity a list row's mark states (e.g. "已废止" → 废止), or None when it states none.
+
+    `text` is a status cell or a bracketed suffix, not a title: a title may speak of 废止 as its
+    subject (关于废止《…》的决定) without being marked.
+    """
+    if not text:
+        return None
+    match = _LIST_MARK_RE.search(re.sub(r"\s+", "", text))
+    if not match or "有效期" in text:
+        return None
+    return dict(LIST_MARKS)[match.group(0)]
 
 _ORG_PREFIXES = ("天津市", "滨海新区", "区")
 _ORG_SUFFIXES = ("人民政府", "办事处")

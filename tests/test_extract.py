@@ -1,7 +1,12 @@
 """The page extractor against the hand-labelled fixture pages, plus focused unit tests.
 
 The labelled set (tests/fixtures/pages/labels.json) was written by reading each page as a person
-would; the accuracy test reports per-field accuracy over it and requires at least 98 % per field.
+would; the accuracy test reports per-field accuracy over it and requires every field of every page
+to be right (100 %): a page the extractor misreads is either a rule to fix or a label to correct,
+never a tolerated miss. The pages include metadata variants seen on real sites beyond the sample
+portal's templates (issue 13): label and value in one cell, labels padded with spaces, two pairs on
+one line (gkmlpt), label elements without colons, 实施日期/废止日期 next to 有效性, date-like 索引号,
+dates split across elements, epoch and ISO dates, and pages with only the 国办发〔2017〕47号 <meta> tags.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ FIELDS = (
     "title", "index_no", "publisher", "doc_number", "written_date", "publish_date", "subject", "keywords",
     "validity", "valid_until", "disclosure", "non_disclosure_reason", "doc_kind", "has_pii", "is_marked_abolished",
 )
-MIN_ACCURACY = 0.98
+MIN_ACCURACY = 1.0
 
 
 def _extract(name: str) -> dict:
@@ -371,6 +376,178 @@ def test_abolished_marks(records):
     assert records["meta_gbk_httpequiv.html"]["title"] == "关于开展2021年安全生产月活动的通知"
     record = _page("", "<p>本办法自施行之日起，原《滨海新区某某办法》同时废止。</p>")
     assert not record["is_marked_abolished"] and record["validity"] is None
+
+
+# --- metadata variants seen on real pages (issue 13) --------------------------------------------
+# Each test names the rule; the fixture pages cover the same variants inside whole CMS templates.
+
+def test_label_and_value_share_a_cell_and_a_spaced_out_label_is_one_label():
+    """<td>索引号：…</td>, two pairs in one cell; 实 施 日 期 is 实施日期, never the 日期 it ends with."""
+    record = _page(
+        "<table><tr><td>索引号：000014349/2017-00110</td><td>发布机构：滨海新区民政局</td></tr>"
+        "<tr><td>文　　号：津滨民发〔2017〕5号　　实 施 日 期：2017年4月1日</td><td>有 效 性：有效</td></tr></table>"
+    )
+    assert (record["index_no"], record["publisher"]) == ("000014349/2017-00110", "滨海新区民政局")
+    assert record["doc_number"] == "津滨民发〔2017〕5号"
+    assert record["publish_date"] is None and record["written_date"] is None
+    assert record["raw_labels"]["实施日期"] == "2017年4月1日"
+
+
+def test_two_pairs_on_one_line_do_not_swallow_the_next_label():
+    """The gkmlpt (广东) header: pairs separated by one space; old TRS pads labels with four &nbsp;."""
+    record = _page(
+        "<div class='classify'>"
+        "<div>索引号: 11441700007280420Y/2021-00050 分&nbsp;&nbsp;&nbsp;&nbsp;类: / 发布机构: 阳江市人民政府办公室 成文日期: 2021-01-19</div>"
+        "<div>名称: 阳江市人民政府办公室关于印发阳江市2021年重点建设项目计划的通知</div>"
+        "<div>文&nbsp;&nbsp;&nbsp;&nbsp;号: 阳府办函〔2021〕9号 发布日期: 2021-02-01</div>"
+        "<div>主题词:</div></div>"
+    )
+    assert record["index_no"] == "11441700007280420Y/2021-00050"
+    assert record["subject"] is None  # "/" is a placeholder
+    assert record["publisher"] == "阳江市人民政府办公室"
+    assert record["doc_number"] == "阳府办函〔2021〕9号"
+    assert (record["written_date"], record["publish_date"]) == (dt.date(2021, 1, 19), dt.date(2021, 2, 1))
+    assert record["title"] == "阳江市人民政府办公室关于印发阳江市2021年重点建设项目计划的通知"
+    assert record["keywords"] == [] and record["body_text"].startswith("各单位：")
+
+
+@pytest.mark.parametrize(
+    "meta_html",
+    [
+        "<ul><li><span>索 引 号</span>1-2021-7</li><li><span>发布机构</span>区民政局</li>"
+        "<li><span>发布日期</span>2021-03-05</li></ul>",
+        "<div><p><em>索引号</em>1-2021-7　<em>发布机构</em>区民政局</p><p><em>发布日期</em>2021-03-05</p></div>",
+        "<div><p><em>索引号</em>1-2021-7　<em>发布机构：</em>区民政局　<em>发布日期</em>2021-03-05</p></div>",
+        "<div class='col-item'>索 引 号：<label>1-2021-7</label></div><div class='col-item'>发布机构：<label>区民政局</label>"
+        "</div><div class='col-item'>发布日期：<label>2021-03-05</label></div>",
+        "<table><tr><td><b>索 引 号：</b></td><td>1-2021-7</td><td><b>发布机构：</b></td><td>区民政局</td></tr>"
+        "<tr><td><b>发布日期：</b></td><td>2021-03-05</td></tr></table>",
+        "<table><tr><TD><B>索&nbsp;&nbsp;引&nbsp;&nbsp;号:</B>1-2021-7</TD><TD><B>发&nbsp;布&nbsp;机&nbsp;构:</B>区民政局</TD></tr>"
+        "<tr><TD><B>发&nbsp;&nbsp;&nbsp;&nbsp;布&nbsp;&nbsp;&nbsp;&nbsp;日&nbsp;&nbsp;&nbsp;&nbsp;期:</B>2021-03-05</TD></tr></table>",
+        "<table class='xxgk_table'><tr><th>索 引 号</th><td>1-2021-7</td><th>发布机构</th><td>区民政局</td></tr>"
+        "<tr><th>发&nbsp;&nbsp;布&nbsp;&nbsp;日&nbsp;&nbsp;期</th><td>2021-03-05</td></tr></table>",
+    ],
+    ids=["li-span-no-colon", "em-no-colon", "em-mixed-colons", "col-item", "b-label-cell", "old-trs-B-in-cell", "th-td"],
+)
+def test_label_elements_next_to_their_values(meta_html):
+    """A label element's end separates it from its value even without a colon (<span>发布机构</span>区民政局)."""
+    record = _page(meta_html)
+    assert (record["index_no"], record["publisher"], record["publish_date"]) == ("1-2021-7", "区民政局", dt.date(2021, 3, 5))
+
+
+@pytest.mark.parametrize(
+    ("body", "publish_date", "index_no"),
+    [
+        ("<p><b>时间</b>紧迫，任务繁重，各单位要高度重视。</p>", None, None),
+        ("<p><strong>标题</strong>党现象要警惕，文风要朴实。</p>", None, None),
+        ("<p>本文<a href='/x'>来源</a>于区政府网站，转载请注明。</p>", None, None),
+        ("<p><span>日期</span>：2021年3月1日</p>", dt.date(2021, 3, 1), None),  # the colon outside the element
+        ("<p><font color='red'>索</font>引号：1-2021-7</p>", None, "1-2021-7"),  # an element inside the label
+    ],
+)
+def test_element_boundaries_inside_prose_and_labels(body, publish_date, index_no):
+    """What separates a label from its value must not turn a word in bold into a label, nor split
+    a label an element boundary runs through."""
+    record = _page("", body + "<p>现将有关事项通知如下，请遵照执行。</p>")
+    assert (record["publish_date"], record["index_no"], record["title"]) == (publish_date, index_no, "关于开展检查的通知")
+    assert record["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "meta_html",
+    [
+        "<p>印发日期：2021年1月19日　发布日期：2021-02-01</p>",
+        "<p>印 发 日 期：二〇二一年一月十九日　发布日期：2021-02-01</p>",
+        "<ul><li><span>印发日期</span>二〇二一年一月十九日</li><li><span>发布日期</span>2021-02-01</li></ul>",
+    ],
+)
+def test_yinfa_date_is_the_written_date(meta_html):
+    record = _page(meta_html)
+    assert (record["written_date"], record["publish_date"]) == (dt.date(2021, 1, 19), dt.date(2021, 2, 1))
+
+
+@pytest.mark.parametrize(
+    ("meta_html", "validity", "until"),
+    [
+        ("<p>成文日期：2021-01-19　实 施 日 期：2021-03-01　废止日期：2031-02-28</p>", None, dt.date(2031, 2, 28)),
+        ("<p>成文日期：2021-01-19实施日期：2021-03-01</p><p>有效性：有效　废止日期：2023-12-31</p>", "有效", dt.date(2023, 12, 31)),
+        ("<ul><li>成文日期：2021-01-19</li><li>施行日期：2021-03-01</li><li>有 效 性：失效</li></ul>", "失效", None),
+    ],
+)
+def test_effective_and_abolition_dates_are_no_validity_and_no_publish_date(meta_html, validity, until):
+    """Validity comes from the 有效性 marking only; 实施日期 is neither date; 废止日期 is valid_until."""
+    record = _page(meta_html)
+    assert (record["written_date"], record["publish_date"]) == (dt.date(2021, 1, 19), None)
+    assert (record["validity"], record["valid_until"]) == (validity, until)
+    assert record["is_marked_abolished"] == (validity == "失效")
+
+
+def test_subject_words_are_keywords_and_classification_is_subject():
+    record = _page("<ul><li><span>主 题 词</span>汛期、防汛　安全防范；汛期</li><li><span>主题分类</span>安全生产</li>"
+                   "<li><span>分类</span>通知</li></ul>")
+    assert record["keywords"] == ["汛期", "防汛", "安全防范"]
+    assert record["subject"] == "安全生产"
+    assert _page("<p>主题词：高龄津贴，老年人 社会福利　分　　类：民政</p>")["keywords"] == ["高龄津贴", "老年人", "社会福利"]
+
+
+@pytest.mark.parametrize("index_no", ["2020-02-00018", "2026-02-00018", "000014349/2017-00110", "0142768-8/2022-00185"])
+def test_index_numbers_that_look_like_dates_are_index_numbers(index_no):
+    for meta_html in (f"<div>索引号: {index_no} 分类: /</div>", f"<ul><li><span>索引号</span>{index_no}</li></ul>"):
+        record = _page(meta_html)
+        assert record["index_no"] == index_no
+        assert (record["written_date"], record["publish_date"]) == (None, None)
+        assert record["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "meta_html",
+    [
+        "<div>发布日期：<br>2021-02-01</div>",
+        "<div>发布日期：<span>2021年</span><span>02月01日</span></div>",
+        "<ul><li><span>发布日期</span>2021年<span>02月01日</span></li></ul>",
+        "<div>发布日期：2021-02-01\n 10:19</div>",
+        "<table><tr><td>发布日期：</td><td>2021-02-01<br>10:19</td><td>索引号：</td><td>1-2021-7</td></tr></table>",
+        "<dl><dt>发布日期</dt><dd>2021-02-01<br>10:19</dd><dt>索引号</dt><dd>1-2021-7</dd></dl>",
+    ],
+)
+def test_dates_split_across_lines_and_elements(meta_html):
+    assert _page(meta_html)["publish_date"] == dt.date(2021, 2, 1)
+
+
+@pytest.mark.parametrize("text", ["2021-02-01T09:30:00", "2021-02-01T09:30:00+08:00", "2021-02-01T09:30:00.000Z",
+                                  "20210201T093000"])
+def test_iso_dates_with_t_are_the_day_they_write(text):
+    assert parse_date(text) == (dt.date(2021, 2, 1), None)
+
+
+def test_epoch_times_only_where_the_caller_says_the_value_is_a_date():
+    assert parse_date("1612137600", epoch=True) == (dt.date(2021, 2, 1), None)
+    # Days in Beijing: 1612108800 is 2021-02-01 00:00 there (2021-01-31 16:00 UTC).
+    assert parse_date("1612108800", epoch=True) == (dt.date(2021, 2, 1), None)
+    assert parse_date("1612108799", epoch=True) == (dt.date(2021, 1, 31), None)
+    assert parse_date("1612143000000", epoch=True) == (dt.date(2021, 2, 1), None)  # milliseconds
+    assert parse_date("1612137600")[0] is None  # ten digits are no date by themselves
+    assert parse_date("20210201", epoch=True) == (dt.date(2021, 2, 1), None)  # eight digits stay compact
+    assert parse_date("9999999999999", epoch=True)[0] is None
+
+
+@pytest.mark.parametrize("pub_date", ["2021-02-01T09:30:00", "1612143000"])
+def test_pages_with_only_the_47_meta_tags(pub_date):
+    """国办发〔2017〕47号 <meta> tags and no metadata table: title, date, source and keywords from them."""
+    html = (
+        "<html><head><title>江门市人民政府门户网站</title>"
+        "<meta name='ArticleTitle' content='江门市召开2021年春运工作会议'>"
+        f"<meta name='PubDate' content='{pub_date}'><meta name='ContentSource' content='江门市交通运输局'>"
+        "<meta name='Keywords' content='春运，疫情防控 安全出行'></head><body>"
+        "<div class='crumb'>当前位置：首页 &gt; 部门动态</div><div class='jm-body'><p>1月29日，我市召开2021年春运工作会议。</p>"
+        "<p>会议部署了疫情防控和安全出行工作。</p></div>"
+        "<div class='foot'>地址：江门市蓬江区白沙大道西1号　联系电话：0750-3272000</div></body></html>"
+    )
+    record = extract_page(html.encode(), "https://www.jiangmen.gov.cn/a.html")
+    assert record["title"] == "江门市召开2021年春运工作会议"
+    assert (record["publish_date"], record["publisher"]) == (dt.date(2021, 2, 1), "江门市交通运输局")
+    assert record["keywords"] == ["春运", "疫情防控", "安全出行"]
+    assert record["index_no"] is None and record["warnings"] == []
 
 
 from hypothesis import given, settings  # noqa: E402

@@ -10,11 +10,15 @@ import ssl
 from collections import Counter
 from pathlib import Path
 
-from test_mechanisms import listed_items, pass_gate, serve
+from test_mechanisms import article_items, is_article_page, listed_items, own_text, pass_gate, serve
 
 from expectations.catalog import load_catalog
-from sample_portal.generator import generate_portal
-from sample_portal.units import BASE_UNITS, LIST_MECHANISMS
+from sample_portal import content
+from sample_portal.defects import CLEAN_UNITS, DEFECTS
+from sample_portal.generator import DEFAULT_AS_OF, DEFAULT_SEED, build_sites, generate_portal
+from sample_portal.shapes import BASE_UNDATED_NEWS_PAGES
+from sample_portal.units import BASE_UNITS, LIST_MECHANISMS, unit_prefix
+from schemas.vocabulary import classify_column, column_note, list_mark_validity
 
 
 def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
@@ -290,7 +294,10 @@ def test_every_column_lists_as_many_items_as_the_truth_says(sample_portal_dir):
             for name, column in truth[uid]["columns"].items():
                 if column["kind"] == "statutory":  # a parent column: it links its children
                     continue
-                items = await listed_items(client, column["mechanism"], column["path"])
+                if column["article"]:  # the column's page is its one item
+                    items = await article_items(client, column["path"])
+                else:
+                    items = await listed_items(client, column["mechanism"], column["path"])
                 walked[column["mechanism"]] += 1
                 if len(items) != column["items"] or len(set(items)) != len(items):
                     mismatches.append(f"{uid} {name} ({column['mechanism']}): {len(items)} != {column['items']}")
@@ -300,3 +307,279 @@ def test_every_column_lists_as_many_items_as_the_truth_says(sample_portal_dir):
                   for m in serve(sample_portal_dir, host, lambda client, ids=unit_ids: walk(client, ids))]
     assert not mismatches, "\n".join(mismatches)
     assert set(walked) == set(LIST_MECHANISMS) | {"spa"} and sum(walked.values()) > 450
+
+
+# ------------------------------------------------------------------ the rule readings (R1–R6)
+
+
+def served(portal: Path, manifest: dict, uid: str, path: str) -> str:
+    """The generated file a unit's host serves at `path` (dir/ → index.html, ?q → name@q), decoded."""
+    host = next(h for h in manifest["hosts"] if h["key"] == unit_host(manifest, uid))
+    relative = path.lstrip("/").replace("?", "@") + ("index.html" if path.endswith("/") else "")
+    return (portal / host["root"] / relative).read_text(encoding=host["charset"])
+
+
+def unit_host(manifest: dict, uid: str) -> str:
+    return next(u["host"] for u in manifest["units"] if u["id"] == uid)
+
+
+def units_with(truth: dict, defect: str) -> list[str]:
+    return [uid for uid, u in truth.items() if defect in u["defects"]]
+
+
+GUIDE_WORDS = ("依申请公开", "工作机构|受理机构", "地址|办公地点", "办公时间|受理时间|工作时间", "电话")
+
+
+def test_article_columns_are_content_pages_counted_as_one_item(sample_portal_dir):
+    """R1: a guide or rules column that opens onto its text is served at the column's URL in the
+    unit's chrome, lists nothing and is one item, present (C02/C03) and judged on its text (C09)."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    articles = [(uid, name, c) for uid, u in truth.items() for name, c in u["columns"].items() if c["article"]]
+    assert {c["kind"] for _, _, c in articles} == {"guide", "system"}
+    unit_mechanisms = {truth[uid]["mechanism"] for uid, _, _ in articles}
+    assert {"static", "siteserver"} <= unit_mechanisms and unit_mechanisms & {"jpage", "igs"}
+    bare, with_metadata = [], []
+    for uid, name, column in articles:
+        page = served(sample_portal_dir, manifest, uid, column["path"])
+        assert (column["items"], column["mechanism"]) == (1, "static")
+        assert f'<h2 class="lm-title">{name}</h2>' in page and is_article_page(page), (uid, name)
+        assert truth[uid]["checks"]["C02" if column["kind"] == "guide" else "C03"]["status"] == "pass"
+        (with_metadata if "索引号" in page or "信息索引号" in page or "索　引　号" in page else bare).append(uid)
+        if column["kind"] == "guide":
+            complete = all(re.search(words, own_text(page)) for words in GUIDE_WORDS)
+            assert truth[uid]["checks"]["C09"]["status"] == ("pass" if complete else "fail")
+    assert with_metadata and bare
+    # The column's content, not a listed document: a bare page owes no 索引号 (C13).
+    metadata_defects = {d.key for d in DEFECTS if d.check == "C13"}
+    assert all(truth[uid]["checks"]["C13"]["status"] == "pass" for uid in bare
+               if not metadata_defects & set(truth[uid]["defects"]))
+    # The document is the column page: not served again at a URL of its own.
+    for uid, name, column in articles:
+        if column["path"].endswith("/"):
+            folder = sample_portal_dir / "sites" / unit_host(manifest, uid) / column["path"].lstrip("/")
+            assert [p.name for p in folder.rglob("*") if p.is_file()] == ["index.html"]
+
+
+def test_an_emptied_rules_column_is_a_blank_list_page(sample_portal_dir):
+    """R1's failing counterpart: an empty list (here the static twin's placeholder) is blank, not an article."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    for uid in units_with(truth, "empty_system"):
+        column = truth[uid]["columns"]["政府信息公开制度"]
+        assert (column["items"], column["article"]) == (0, False)
+        assert truth[uid]["checks"]["C03"]["status"] == truth[uid]["checks"]["C06"]["status"] == "fail"
+        page = served(sample_portal_dir, manifest, uid, column["path"])
+        assert not is_article_page(page)
+        if truth[uid]["mechanism"] == "static":
+            assert '<div class="empty">暂无信息</div>' in page and column_note("暂无信息") is None
+
+
+def test_a_unit_without_unexplained_empty_columns_is_not_blank(sample_portal_dir):
+    """R2 on every unit: C06 fails exactly when some empty list column carries no note."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    styles = set()
+    for uid, unit in truth.items():
+        if unit["access"] != "ok":
+            continue
+        entry = next(u["path"] for u in manifest["units"] if u["id"] == uid)
+        unexplained = 0
+        for name, column in unit["columns"].items():
+            if column["items"] or column["kind"] == "statutory":
+                continue
+            page = served(sample_portal_dir, manifest, uid, entry if column["mechanism"] == "gkmlpt" else column["path"])
+            pattern = (rf'<h3>{name}</h3><div class="note">([^<]+)</div>' if column["mechanism"] == "gkmlpt"
+                       else r'<div class="note">([^<]+)</div>')
+            note = re.search(pattern, page)
+            if note and column_note(note.group(1)):
+                styles.add(note.group(1))
+            else:
+                unexplained += 1
+        assert unit["checks"]["C06"]["status"] == ("fail" if unexplained else "pass"), uid
+    assert set(content.NOTES) <= styles, set(content.NOTES) - styles
+
+
+ROW = re.compile(r"<(li|tr)\b[^>]*>(.*?)</\1>", re.S)
+PAGE_VALIDITY = re.compile(r"(?:有效性|时效性)[:：]</(?:td|th|span)><(?:td|span)[^>]*>([^<]*)<")
+
+
+def row_marks(html: str) -> list[tuple[str, str | None]]:
+    """(item URL, the validity its row states) for each list row of `html` with a link."""
+    found = []
+    for _, row in ROW.findall(html):
+        link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>([^<]*)</a>', row)
+        if link is None:
+            continue
+        suffix = re.search(r"（([^（）]+)）$", link.group(2))
+        status = re.search(r'<span class="status">([^<]*)</span>|<td class="zt">([^<]*)</td>', row)
+        word = (suffix.group(1) if suffix else "") + (status.group(status.lastindex) if status and status.lastindex else "")
+        found.append((link.group(1), list_mark_validity(word)))
+    return found
+
+
+def listed_marks(portal: Path, uid: str, mechanism: str) -> dict[str, str | None]:
+    """Every list row's validity mark of one unit, by item path, from what its mechanism serves."""
+    prefix = unit_prefix(next(u for u in BASE_UNITS if u.id == uid)).strip("/")
+    data = next((portal / "dynamic").glob(f"*/{prefix}"), None)
+    marks: dict[str, str | None] = {}
+    if mechanism in ("static", "siteserver"):
+        for page in (portal / "sites").glob(f"*/{prefix}/**/*"):
+            if page.is_file() and (page.suffix == ".html" or "@" in page.name):
+                text = page.read_bytes().decode("utf-8", errors="replace")
+                if "xxgk-list-ul" in text or '<ul class="list">' in text:  # a list page (or a frame of one)
+                    marks.update(row_marks(text))
+    elif mechanism == "jpage":
+        for file in (data / "jpage").glob("*.json"):
+            marks.update(row_marks("".join(json.loads(file.read_text(encoding="utf-8"))["records"])))
+    elif mechanism == "xxgk_search":
+        rows = json.loads((data / "xxgk_search" / "items.json").read_text(encoding="utf-8"))["rows"]
+        marks.update(row_marks("".join(f"<tr>{r}</tr>" for r in rows)))
+    elif mechanism == "igs":
+        for file in (data / "igs").glob("*.json"):
+            items = json.loads(file.read_text(encoding="utf-8"))
+            if isinstance(items, list):
+                marks.update((i["DOCPUBURL"], {"0": "有效", "1": "失效"}.get(i["YXX"])) for i in items)
+    elif mechanism == "gkmlpt":
+        for file in (data / "gkmlpt").glob("*.json"):
+            marks.update((a["url"], "废止" if a["is_abolished"] else None)
+                         for a in json.loads(file.read_text(encoding="utf-8"))["articles"])
+    return marks
+
+
+def lapsed(validity: str | None) -> bool:
+    return validity in ("失效", "废止", "已修订")
+
+
+def test_list_marks_follow_the_pages_except_where_a_defect_makes_them_differ(sample_portal_dir):
+    """R3: every mechanism's list marks (status span, 状态 cell, （已废止） suffix, YXX, is_abolished)
+    agree with the document pages, save on the units whose defect is exactly that."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    styles, disagreeing, list_only = Counter(), set(), set()
+    for uid, unit in truth.items():
+        if unit["access"] != "ok":
+            continue
+        for path, mark in listed_marks(sample_portal_dir, uid, unit["mechanism"]).items():
+            if mark is None:
+                continue
+            styles[unit["mechanism"]] += 1
+            page = served(sample_portal_dir, manifest, uid, path)
+            stated = PAGE_VALIDITY.search(page)
+            page_validity = stated.group(1) if stated else ("废止" if "【已废止】" in page else None)
+            if page_validity is None:
+                list_only.add(uid)
+            elif lapsed(page_validity) != lapsed(mark):
+                disagreeing.add(uid)
+    assert disagreeing == set(units_with(truth, "list_page_disagree"))
+    assert list_only == set(units_with(truth, "list_mark_only"))
+    assert set(styles) >= {"static", "siteserver", "jpage", "xxgk_search", "igs"}, styles
+
+
+def test_every_list_mark_style_is_served(sample_portal_dir):
+    sites = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                      for p in (sample_portal_dir / "sites" / "main").rglob("*.html"))
+    data = "\n".join(p.read_text(encoding="utf-8") for p in (sample_portal_dir / "dynamic").rglob("*.json"))
+    assert re.search(r'</a><span class="date">[^<]*</span><span class="status">已废止</span></li>', sites)
+    assert re.search(r'</a><span class="date">[^<]*</span><span class="status">有效</span></li>', sites)
+    assert "（已废止）</a>" in sites or "（已废止）</a>" in data
+    assert '<td class=\\"zt\\">现行有效</td>' in data and '"status_column":true' in data
+    assert '"YXX":"1"' in data and '"YXX":"0"' in data
+
+
+def test_superseded_document_marked_only_in_its_list_passes_with_a_warning(sample_portal_dir):
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    [uid] = units_with(truth, "list_mark_only")
+    unit = truth[uid]
+    assert unit["checks"]["C11"]["status"] == "pass"
+    assert unit["checks"]["C10"]["status"] == "fail", "its page states no validity at all"
+    [warning] = [w for w in unit["warnings"] if w["check"] == "C11"]
+    assert warning["kind"] == "list_mark_only" and warning["text"] == "仅在列表中标注为已废止，文件页面未标注"
+    list_url, doc_url = warning["urls"]
+    assert list_url == unit["columns"]["行政规范性文件"]["path"]
+    page = served(sample_portal_dir, manifest, uid, doc_url)
+    assert not PAGE_VALIDITY.search(page) and "【已废止】" not in page
+    assert lapsed(listed_marks(sample_portal_dir, uid, unit["mechanism"])[doc_url])
+
+
+def test_list_and_page_that_disagree_fail_c11(sample_portal_dir):
+    truth = load(sample_portal_dir, "ground_truth.json")["units"]
+    [uid] = units_with(truth, "list_page_disagree")
+    check = truth[uid]["checks"]["C11"]
+    assert check["status"] == "fail" and check["reason"].startswith("列表与文件页面有效性标注不一致：列表标注“")
+
+
+def test_copy_of_a_lapsed_document_fails_and_an_orphan_interpretation_only_warns(sample_portal_dir):
+    """R4: copies count whatever the document's validity; a 解读 of a document the unit does not have warns."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    [copied] = units_with(truth, "interpretation_copy_lapsed")
+    assert truth[copied]["checks"]["C12"] == {"status": "fail", "reason": "政策解读照搬原文"}
+    site = next(s for s in build_sites(DEFAULT_SEED, DEFAULT_AS_OF, None, 60) if s.spec.id == copied)
+    by_key = {d.key: d for d in site.docs()}
+    copies = [(i, by_key[i.interprets]) for i in site.column("zcjd").docs
+              if i.interprets and set(by_key[i.interprets].paragraphs) <= set(i.paragraphs)]
+    assert any(lapsed(target.validity) for _, target in copies)
+
+    [orphaned] = units_with(truth, "orphan_interpretation")
+    assert truth[orphaned]["checks"]["C12"]["reason"] != "规范性文件缺少政策解读"
+    [warning] = [w for w in truth[orphaned]["warnings"] if w["check"] == "C12"]
+    assert warning["kind"] == "orphan_interpretation" and len(warning["urls"]) == 1
+    title = re.search(r"《([^》]+)》", warning["text"]).group(1)
+    page = served(sample_portal_dir, manifest, orphaned, warning["urls"][0])
+    assert f"《{title}》" in page and f'title="{title}"' not in page
+    assert all(not w["kind"] == "orphan_interpretation" for uid, u in truth.items() if uid != orphaned
+               for w in u["warnings"])
+
+
+def test_update_windows_thresholds_and_undated_items(sample_portal_dir):
+    """R5/R6: undated items do not count; five stale window columns or ten columns a year old are a veto."""
+    truth, manifest = load(sample_portal_dir, "ground_truth.json")["units"], load(sample_portal_dir, "portal.json")
+    for uid, u in truth.items():  # kinds are what the link texts say
+        assert all(classify_column(name) == c["kind"] for name, c in u["columns"].items()), uid
+    [undated] = units_with(truth, "undated_news")
+    assert "栏目“工作动态”的信息均未注明发布时间，视为不更新" in truth[undated]["checks"]["C07"]["reason"]
+    [window] = units_with(truth, "stale_columns_veto")
+    assert truth[window]["checks"]["C07"]["status"] == "fail" and truth[window]["veto"]
+    assert truth[window]["checks"]["C07"]["reason"].count("未及时更新") >= 5
+    [year_old] = units_with(truth, "long_stale_veto")
+    assert truth[year_old]["checks"]["C07"]["status"] == "fail" and truth[year_old]["veto"]
+    assert int(re.match(r"(\d+)个栏目超过一年未更新", truth[year_old]["checks"]["C07"]["reason"]).group(1)) >= 10
+    # Below the thresholds: a stale column fails C07 without a veto.
+    window_defects = {"stale_news", "stale_notice", "undated_news"}
+    harmless = {"no_guide", "empty_system", "report_missing_section", "normative_no_period", "no_power_list"}
+    below = [uid for uid, u in truth.items()
+             if window_defects & set(u["defects"]) and set(u["defects"]) <= window_defects | harmless]
+    assert below and all(truth[uid]["checks"]["C07"]["status"] == "fail" and not truth[uid]["veto"] for uid in below)
+    # Pages without dates whose list rows show them: dated (R5), so the news column stays fresh.
+    for uid in BASE_UNDATED_NEWS_PAGES:
+        if {"undated_news", "stale_news", "long_stale_veto", "stale_columns_veto"} & set(truth[uid]["defects"]):
+            continue
+        assert "工作动态" not in truth[uid]["checks"]["C07"]["reason"], uid
+        dated_rows = news_rows(sample_portal_dir, manifest, uid, truth[uid])
+        assert dated_rows and all(day for _, day in dated_rows), uid
+        for url, _ in dated_rows[:3]:
+            page = served(sample_portal_dir, manifest, uid, url)
+            assert 'name="PubDate"' not in page and not re.search(r"\d{4}年\d{1,2}月\d{1,2}日", own_text(page))
+
+
+def news_rows(portal: Path, manifest: dict, uid: str, unit: dict) -> list[tuple[str, str]]:
+    """(page URL, list date) of the first rows of a unit's 工作动态 list."""
+    column = unit["columns"]["工作动态"]
+    if column["mechanism"] == "igs":
+        data = next((portal / "dynamic").glob(f"*/{uid}/igs/gzdt.json"))
+        return [(i["DOCPUBURL"], i["FBRQ"] or "") for i in json.loads(data.read_text(encoding="utf-8"))]
+    if column["mechanism"] == "jpage":
+        data = next(p for p in (portal / "dynamic").glob(f"*/{uid}/jpage/*.json")
+                    if json.loads(p.read_text(encoding="utf-8"))["page"] == column["path"])
+        html = "".join(json.loads(data.read_text(encoding="utf-8"))["records"])
+    else:
+        html = served(portal, manifest, uid, column["path"])
+    return re.findall(r'<a href="([^"]+)"[^>]*>[^<]*</a><span[^>]*>([\d\-/\n]+)</span>', html)
+
+
+def test_every_defect_is_on_a_base_unit_and_clean_units_stay_clean(sample_portal_dir):
+    truth = load(sample_portal_dir, "ground_truth.json")["units"]
+    carried = {key for u in truth.values() for key in u["defects"]}
+    assert carried == {d.key for d in DEFECTS}
+    for uid in CLEAN_UNITS:
+        unit = truth[uid]
+        assert unit["defects"] == [] and unit["warnings"] == []
+        assert {k for k, c in unit["checks"].items() if c["status"] == "fail"} <= {"C19"}, uid
+    warned = [uid for uid, u in truth.items() if u["warnings"]]
+    assert sorted(warned) == sorted(units_with(truth, "list_mark_only") + units_with(truth, "orphan_interpretation"))

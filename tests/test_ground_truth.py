@@ -24,11 +24,29 @@ def verdicts(pipeline_data):
                              ).fetchall()
         scores = con.execute("SELECT unit_id, score, verdict, veto FROM unit_scores WHERE run_id = 'ground-truth'"
                              ).fetchall()
-    return truth["units"], summary, checks, scores
+        warnings = con.execute("SELECT unit_id, check_id, warning, evidence_urls FROM check_results "
+                               "WHERE run_id = 'ground-truth' AND warning IS NOT NULL").fetchall()
+    return truth["units"], summary, checks, scores, warnings
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def test_warnings_equal_the_ground_truth(verdicts):
+    """Findings that change no status (a mark only in the list, a 解读 of a document not on the site):
+    the same units and checks, with the truth's pages among the evidence."""
+    truth, _summary, _checks, _scores, warnings = verdicts
+    expected = {(unit, w["check"]): w["urls"] for unit, t in truth.items() for w in t.get("warnings", [])}
+    got = {(unit, check): [_path(u) for u in urls] for unit, check, _text, urls in warnings}
+    assert {"C11", "C12"} <= {check for _unit, check in expected}
+    assert set(got) == set(expected)
+    for key, urls in expected.items():
+        assert set(urls) <= set(got[key]), (key, urls, got[key])
 
 
 def test_every_verdict_on_every_check_equals_the_ground_truth(verdicts):
-    truth, summary, checks, _ = verdicts
+    truth, summary, checks, _scores, _warnings = verdicts
     assert summary.units == len(truth) == 44
     got = {(unit, check): (status, message) for unit, check, status, message in checks}
     assert len(got) == 44 * 22
@@ -41,7 +59,7 @@ def test_every_verdict_on_every_check_equals_the_ground_truth(verdicts):
 
 
 def test_scores_and_verdicts_equal_the_ground_truth(verdicts):
-    truth, _, _, scores = verdicts
+    truth, _, _, scores, _warnings = verdicts
     for unit, score, verdict, veto in scores:
         expected = truth[unit]
         # A unit that cannot be checked (behind the anti-bot gate) has no score: verdict 无法核查.

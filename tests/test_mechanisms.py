@@ -33,6 +33,7 @@ from sample_portal.mechanisms import DynamicRoutes
 from sample_portal.mechanisms import gate as gate_twin
 from sample_portal.mechanisms.static import STUB_BYTES
 from sample_portal.units import LIST_MECHANISMS
+from schemas.vocabulary import ARTICLE_MIN_CHARS, column_note
 
 CONTENT_TYPES = {"html": "text/html", "js": "application/javascript", "css": "text/css", "pdf": "application/pdf"}
 SHANGHAI = timezone(timedelta(hours=8))
@@ -140,6 +141,33 @@ async def listed_items(client: TestClient, mechanism: str, column_url: str) -> l
     assert response.status == 200, column_url
     page = await text(response)
     return await READERS[mechanism](client, column_url, page)
+
+
+CONTENT_AREA = re.compile(r'<div class="content-area">(.*)</div></div><div class="footer">', re.S)
+
+
+def own_text(page: str) -> str:
+    """A page's own text as R1 counts it: the content area without links, scripts and markup."""
+    area = CONTENT_AREA.search(page)
+    body = area.group(1) if area else ""
+    body = re.sub(r"<script.*?</script>|<a [^>]*>.*?</a>", "", body, flags=re.S)
+    return re.sub(r"\s+", "", unescape(re.sub(r"<[^>]+>", "", body)))
+
+
+def is_article_page(page: str) -> bool:
+    """A single-article column page (R1): no list, no pager, no list script, enough text of its own."""
+    area = CONTENT_AREA.search(page)
+    body = area.group(1) if area else ""
+    # (The span family's metadata block is a <ul> of label/value <li>s: no item links.)
+    no_list = not (LIST_LINK.search(body) or re.search(r"<iframe|<script|class=\"pages?\"|<datastore|<form", body))
+    return no_list and len(own_text(page)) >= ARTICLE_MIN_CHARS
+
+
+async def article_items(client: TestClient, column_url: str) -> list[str]:
+    """An article column's one item: its own page, when that page is an article."""
+    response = await client.get(column_url)
+    assert response.status == 200, column_url
+    return [column_url] if is_article_page(await text(response)) else []
 
 
 async def _static_items(client, column_url, page) -> list[str]:
@@ -279,9 +307,9 @@ def units_of(truth: dict, mechanism: str) -> list[str]:
 
 
 def list_columns(unit: dict, mechanism: str | None = None) -> dict[str, dict]:
-    """The columns that list items (parents only link their children)."""
+    """The columns that list items (parents only link their children; an article column is its content)."""
     return {name: c for name, c in unit["columns"].items()
-            if c["kind"] != "statutory" and (mechanism is None or c["mechanism"] == mechanism)}
+            if c["kind"] != "statutory" and not c["article"] and (mechanism is None or c["mechanism"] == mechanism)}
 
 
 def host_of(manifest: dict, uid: str) -> str:
@@ -296,8 +324,9 @@ def biggest_column(unit: dict, mechanism: str) -> dict:
 
 
 def test_column_notes_are_static_text_in_every_mechanism(portal, truth, manifest):
-    """A column's 本栏目暂无… note is on its page whatever serves the list (gkmlpt: the entry shell)."""
-    shown = set()
+    """A column's note (说明：…, 本单位暂无…, 暂无相关信息) is on its page whatever serves the list
+    (gkmlpt: the entry shell), and it is a note by the shared reading (R2)."""
+    shown, styles = set(), set()
     for uid, unit in truth.items():
         if unit["access"] != "ok":
             continue
@@ -309,13 +338,16 @@ def test_column_notes_are_static_text_in_every_mechanism(portal, truth, manifest
                 continue
             if column["mechanism"] == "gkmlpt":
                 shell = (root / entry.lstrip("/")).read_text(encoding=charset)
-                noted = re.search(rf'<h3>{name}</h3><div class="note">说明', shell)
+                noted = re.search(rf'<h3>{name}</h3><div class="note">([^<]+)</div>', shell)
             else:
                 path = column["path"] + ("index.html" if column["path"].endswith("/") else "")
-                noted = '<div class="note">说明' in (root / path.lstrip("/")).read_text(encoding=charset)
+                noted = re.search(r'<div class="note">([^<]+)</div>', (root / path.lstrip("/")).read_text(encoding=charset))
             if noted:
+                assert column_note(unescape(noted.group(1))), noted.group(1)
                 shown.add(column["mechanism"])
+                styles.add(noted.group(1)[:2])
     assert shown == set(LIST_MECHANISMS)
+    assert {"说明", "本单", "暂无", "本栏"} <= styles, styles
 
 
 # ------------------------------------------------------------------ jpage
@@ -397,6 +429,24 @@ def test_xxgk_search_answers_every_column_of_the_unit_with_a_page_count(portal, 
         return [len(await listed_items(client, "xxgk_search", c["path"])) for c in columns]
 
     assert serve(portal, host_of(manifest, uid), scenario) == [c["items"] for c in columns]
+
+
+def test_xxgk_search_marks_validity_in_a_status_column(portal, truth, manifest):
+    """R3: a unit with a 状态 column answers a title row naming it and a status cell in every row."""
+    marked = [uid for uid in units_of(truth, "xxgk_search")
+              if load(portal, f"dynamic/main/{uid}/xxgk_search/items.json").get("status_column")]
+    assert marked
+    uid = marked[0]
+    column = next(iter(list_columns(truth[uid], "xxgk_search").values()))
+
+    async def scenario(client):
+        fields = hidden_fields(await text(await client.get(column["path"])))
+        return await text(await client.post(f"/{uid}/module/xxgk/search.jsp", data=fields))
+
+    answer = serve(portal, host_of(manifest, uid), scenario)
+    assert re.search(r'<tr class="tr_main_title">.*<td>状态</td></tr>', answer)
+    rows = re.findall(r'<tr class="tr_main_value_(?:odd|even)">(.*?)</tr>', answer)
+    assert rows and all(re.search(r'<td class="zt">(现行有效|已废止|已失效|已修订|)</td>$', r) for r in rows)
 
 
 # ------------------------------------------------------------------ igs

@@ -72,6 +72,7 @@ class Warehouse:
         self.path = Path(path)
         self.units: dict[str, Unit] = {}
         self.link_checks: list[dict] = []
+        self.list_items: list[dict] = []
         self.hosts: dict[str, dict] = {}
         self._index: dict[str, int] = {}
 
@@ -140,6 +141,15 @@ class Warehouse:
         self.link_checks.append({"unit_id": unit.unit_id, "source_url": source_url, "target_url": target_url,
                                  "kind": kind, "status": status, "error": error, "checked_at": NOW})
 
+    def list_item(self, unit: Unit, resource: dict, mark: str | None, validity: str | None) -> dict:
+        """What the resource's column list shows of it: `mark` as shown, `validity` as normalize maps it."""
+        column_url = next(c["url"] for c in unit.columns.values() if c["column_id"] == resource["column_id"])
+        row = {"unit_id": unit.unit_id, "column_id": resource["column_id"], "item_url": resource["url"],
+               "title": resource["title"], "list_date": resource["list_date"], "list_validity": validity,
+               "list_mark": mark, "list_page_url": column_url + "index.html", "position": len(self.list_items)}
+        self.list_items.append(row)
+        return row
+
     # -- a unit that passes every check ----------------------------------------------------------
     def compliant_unit(self, unit_id: str, kind: str = "bureau", **unit_args) -> Unit:
         if kind == "district":
@@ -200,7 +210,7 @@ class Warehouse:
         tables = {"units": [u.row for u in self.units.values()],
                   "columns": [self._column_row(u, c) for u in self.units.values() for c in u.columns.values()],
                   "resources": [r for u in self.units.values() for r in u.resources],
-                  "link_checks": self.link_checks, "hosts": list(self.hosts.values())}
+                  "link_checks": self.link_checks, "hosts": list(self.hosts.values()), "list_items": self.list_items}
         with warehouse.connect(self.path) as con:
             for name, rows in tables.items():
                 warehouse.load_table(con, name, pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.vocabulary import classify_column
+from schemas.vocabulary import classify_column, is_article_text
 
 from .access import EMPTY, NOT_FOUND, OK, SOFT_404, UNREADABLE, Access
 from .lists.base import ListItem
@@ -54,6 +54,11 @@ class ColumnWalk:
                     meta = json.dumps(dict(item.meta), ensure_ascii=False) if item.meta else None
                     rows.append((self.url, item.url, item.title, item.date_text, len(rows), self.page_urls[key], meta))
         return rows
+
+    def is_article(self) -> bool:
+        """A column page read whole that lists nothing and is itself an article (catalog C02–C06)."""
+        return (self.access is None and not self.distinct_items() and not self.total and not self.failures
+                and bool(self.items) and is_article_text(self.text))
 
     def distinct_items(self) -> set[str]:
         return {item.url for page in self.items.values() for item in page}

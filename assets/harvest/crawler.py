@@ -546,8 +546,15 @@ class UnitCrawler:
         return record.last_seen is None or self.now - record.last_seen > self.settings.revisit_after
 
     def _finish_walk(self, walk: ColumnWalk) -> None:
+        if walk.is_article():
+            # The column's page is its content (a 公开指南 opening straight onto the guide): its one item.
+            first = min(walk.order, key=walk.order.__getitem__)
+            walk.items[first] = [ListItem(url=walk.url, title="")]
         rows = walk.item_rows()
-        if hash(tuple(rows)) != self.prev_lists.get(walk.url, hash(())):  # unchanged lists are not rewritten
+        # A column page that could not be read this time lists nothing new: last run's items stand
+        # (a single-article column's one item is its page, whose last good copy stays a document).
+        unread = walk.access is not None and not rows
+        if not unread and hash(tuple(rows)) != self.prev_lists.get(walk.url, hash(())):  # unchanged: not rewritten
             self.store.replace_column_items(walk.url, [dict(zip(ITEM_FIELDS, row, strict=True)) for row in rows])
         problem = walk.problem
         if problem and walk.access is None:

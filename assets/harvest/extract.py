@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from schemas.vocabulary import classify_column
 
+from .marks import row_mark
 from .pagination import ScriptPager, script_pager
 from .urls import absolute_url, is_attachment
 
@@ -64,11 +65,12 @@ class PageLinks:
     links: list[tuple[str, str]] = field(default_factory=list)  # every content link (status evidence on details)
     text: str = ""  # the page's own text, kept only when it lists no items (empty-column notes)
     frames: list[str] = field(default_factory=list)  # absolute URLs of <iframe src>/<frame src> (list shells)
+    marks: dict[str, str] = field(default_factory=dict)  # item URL -> validity mark its row shows (已废止 …)
 
     def to_json(self) -> str:
         return json.dumps(
             {"c": self.columns, "i": self.items, "p": self.pager, "s": self.script_pager,
-             "a": self.attachments, "l": self.links, "t": self.text, "f": self.frames},
+             "a": self.attachments, "l": self.links, "t": self.text, "f": self.frames, "m": self.marks},
             ensure_ascii=False, separators=(",", ":"),
         )
 
@@ -84,6 +86,7 @@ class PageLinks:
             links=[tuple(x) for x in data["l"]],
             text=data["t"],
             frames=list(data.get("f", ())),  # links stored before frames were recorded have none
+            marks=dict(data.get("m", {})),
         )
 
 
@@ -132,16 +135,17 @@ class _Extractor:
             elif text and text not in _NOT_COLUMNS:
                 self._add("columns", url, (url, text))
             return
-        date = _row_date(row, text) if row is not None else ""
+        row_text = " ".join(row.text(separator=" ").split()) if row is not None else ""
+        date = _row_date(row_text, text) if row is not None else ""
         listed = row is not None and (bool(date) or zone == "list" or self._list_is_dated(row))
         if is_attachment(url):
             self._add("attachments", url, (url, text))
             if listed:
-                self._add("items", url, (url, text, date))
+                self._add_item(url, text, date, row_text)
             return
         self._add("links", url, (url, text))
         if listed:
-            self._add("items", url, (url, text, date))
+            self._add_item(url, text, date, row_text)
             return
         more = bool(_MORE_TEXT.match(text))
         name = _more_name(anchor) if more else text
@@ -149,6 +153,12 @@ class _Extractor:
             self._add("columns", url, (url, name))
         elif row is not None and not more:
             self._add("items", url, (url, text, ""))
+
+    def _add_item(self, url: str, text: str, date: str, row_text: str) -> None:
+        self._add("items", url, (url, text, date))
+        mark = row_mark(row_text, text)
+        if mark:
+            self.out.marks.setdefault(url, mark)
 
     def _add(self, kind: str, url: str, entry: tuple) -> None:
         if (kind, url) not in self._seen:
@@ -251,9 +261,8 @@ def _link_text(anchor: LexborNode) -> str:
     return text
 
 
-def _row_date(row: LexborNode, link_text: str) -> str:
+def _row_date(row_text: str, link_text: str) -> str:
     """The date text shown in the row, preferring text outside the link itself."""
-    row_text = " ".join(row.text(separator=" ").split())
     outside = row_text.replace(link_text, " ", 1) if link_text else row_text
     match = DATE.search(outside) or DATE.search(row_text)
     return match.group(0).strip() if match else ""

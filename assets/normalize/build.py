@@ -20,7 +20,7 @@ import pyarrow as pa
 
 import schemas
 from assets.harvest import open_unit_store, read_raw
-from schemas.vocabulary import EMPTY_NOTE_PATTERN
+from schemas.vocabulary import column_note, list_mark_validity
 from zwgk.registry import Unit
 
 from . import warehouse
@@ -131,6 +131,7 @@ def _build_unit(con, unit: Unit, store_dir: Path, now: datetime) -> _BuiltUnit:
         return _BuiltUnit(summary, tables, _table("hosts", builder.host_rows()))
     tables = {"units": _table("units", [unit_row]), "resources": _table("resources", builder.resource_rows())}
     tables["columns"] = _table("columns", builder.column_rows(warehouse.existing_columns(con, unit.id)))
+    tables["list_items"] = _table("list_items", builder.list_item_rows())
     tables["attachments"] = _table("attachments", builder.attachment_rows())
     tables["link_checks"] = _table("link_checks", builder.link_check_rows())
     summary.resources = tables["resources"].num_rows
@@ -154,6 +155,8 @@ class _UnitRows:
         self.columns = {c["column_url"]: c for c in view.columns.to_pylist()}
         self.items = view.column_items.to_pylist()
         self.list_dates = {i["item_url"]: parse_date(i["list_date_text"])[0] for i in self.items}
+        # Single-article columns: the column's page is its one item (harvest lists it as such).
+        self.articles = {i["item_url"] for i in self.items if i["item_url"] == i["column_url"]}
         self.resources: list[dict] = []
         # Access outcomes by role: "entry", and each column URL.
         rows = view.access.to_pylist()
@@ -190,7 +193,7 @@ class _UnitRows:
     def resource_rows(self) -> list[dict]:
         rows = []
         for page in self.pages:
-            if page["role"] != "detail":
+            if page["role"] != "detail" and page["url"] not in self.articles:
                 continue
             row = self._resource(page)
             if row is not None:
@@ -207,7 +210,8 @@ class _UnitRows:
                 return dict(old, attachments=self.previous_attachments.get(resource_id, []))
             self.summary.errors.append(f"unit {self.unit.id}: {page['url']}: no content ({page['error'] or page['status']})")
             return None
-        column = self.columns.get(page["column_url"] or "")
+        column_url = page["url"] if page["url"] in self.articles else page["column_url"]
+        column = self.columns.get(column_url or "")
         if old and old["content_sha256"] == page["sha256"] and old["schema_version"] == schemas.SCHEMA_VERSION:
             row = dict(old, attachments=self.previous_attachments.get(resource_id, []))
             self.summary.reused += 1
@@ -217,7 +221,7 @@ class _UnitRows:
                 return dict(old, attachments=self.previous_attachments.get(resource_id, [])) if old else None
             self.summary.extracted += 1
         row.update(
-            column_id=self.column_id(page["column_url"]), column_kind=column["kind"] if column else None,
+            column_id=self.column_id(column_url), column_kind=column["kind"] if column else None,
             list_date=self.list_dates.get(page["url"]),
             first_seen=min(old["first_seen"], page["first_seen"] or self.now) if old else (page["first_seen"] or self.now),
             last_seen=page["last_seen"] or self.now, removed_at=page["removed_at"],
@@ -323,13 +327,14 @@ class _UnitRows:
         return rows
 
     def _column_row(self, column: dict, column_id: str, url: str, item_count: int, newest: date | None,
-                    note: str | None, children: dict[str, int], previous: dict[str, dict]) -> dict:
+                    page_text: str | None, children: dict[str, int], previous: dict[str, dict]) -> dict:
+        note = column_note(page_text)
         return {
             "column_id": column_id, "unit_id": self.unit.id, "name": column["name"], "kind": column["kind"],
             "url": url, "parent_column_id": self.column_id(column["parent_column_url"]),
             "item_count": item_count, "child_count": children.get(url, 0),
             "newest_item_date": newest,
-            "has_note": bool(note and EMPTY_NOTE_PATTERN.search(note)), "note_text": note,
+            "has_note": note is not None, "note_text": note or page_text,
             "list_pages": column["list_pages"], "walked_fully": column["walked_fully"],
             "first_seen": previous[column_id]["first_seen"] if column_id in previous else self.now,
             "last_seen": self.now,
@@ -341,6 +346,19 @@ class _UnitRows:
         return {"access": access.get("outcome"), "access_detail": access.get("detail"),
                 "access_url": access.get("final_url"), "list_source": access.get("list_source"),
                 "rendered": access.get("rendered")}
+
+    def list_item_rows(self) -> list[dict]:
+        """What the lists showed of each item, marks included (C11 compares them with the pages)."""
+        rows = []
+        for item in self.items:
+            if item["column_url"] not in self.columns:
+                continue
+            mark, validity = list_mark(item.get("meta"))
+            rows.append({"unit_id": self.unit.id, "column_id": self.column_id(item["column_url"]),
+                         "item_url": item["item_url"], "title": item["link_text"] or None,
+                         "list_date": self.list_dates.get(item["item_url"]), "list_validity": validity,
+                         "list_mark": mark, "list_page_url": item["list_page_url"], "position": item["position"]})
+        return rows
 
     # -- evidence ----------------------------------------------------------------------------
     def link_check_rows(self) -> list[dict]:
@@ -367,3 +385,24 @@ class _UnitRows:
         return [{"host": h["host"], "ipv6_addresses": h["ipv6_addresses"], "ipv6_ok": bool(h["ipv6_ok"]),
                  "http_status": h["http_status"], "error": h["error"], "checked_at": h["checked_at"]}
                 for h in self.view.host_checks.to_pylist()]
+
+
+# What JSON list sources say of a document's validity (docs/list-mechanisms.md): Tianjin IGS
+# `YXX` ('0' 有效, '1' 失效), gkmlpt `is_abolished`; HTML rows carry the mark as shown.
+_FLAG_VALIDITY = {("YXX", "0"): "有效", ("YXX", "1"): "失效", ("is_abolished", "true"): "废止",
+                  ("is_abolished", "True"): "废止", ("is_abolished", "1"): "废止"}
+
+
+def list_mark(meta: str | None) -> tuple[str | None, str | None]:
+    """(the mark as shown, the validity it states) for a list row (column_items.meta); Nones when
+    the row states no validity."""
+    if not meta:
+        return None, None
+    fields = json.loads(meta)
+    if fields.get("mark"):
+        return fields["mark"], list_mark_validity(fields["mark"])
+    for key in ("YXX", "is_abolished"):
+        found = _FLAG_VALIDITY.get((key, str(fields.get(key))))
+        if found:
+            return f"{key}={fields[key]}", found
+    return None, None

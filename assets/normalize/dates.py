@@ -1,9 +1,14 @@
 """Dates as Chinese government pages write them.
 
 Label values use every format at once (2020-09-15, 2020年9月15日, 2020/09/15, 2020.09.15, 20200915,
-full-width digits, a time after the date); the 落款 at the end of a document may be in Chinese
-numerals (二〇二〇年九月十五日). A value that looks like a date but is impossible (2021-02-30) gives
-None and a reason, so the caller can warn instead of guessing.
+full-width digits, a time after the date, ISO with T: 2020-09-15T09:30:00); the 落款 at the end of
+a document may be in Chinese numerals (二〇二〇年九月十五日). A value that looks like a date but is
+impossible (2021-02-30) gives None and a reason, so the caller can warn instead of guessing.
+
+An ISO value is read as the calendar day it writes, whatever time zone follows, as the harvester
+reads list dates (assets/harvest/lists/values.py). Epoch seconds or milliseconds (1612137600) are
+read only when the caller says the value is a date (``parse_date(..., epoch=True)``): nothing
+marks ten digits as a date otherwise. Like list APIs, they are read as Asia/Shanghai days.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ import re
 from .numerals import parse_int, parse_year, to_ascii_digits
 
 _YEAR_MIN, _YEAR_MAX = 1900, 2100
+# UTC+8 all year, as government sites mean Asia/Shanghai (zoneinfo would apply 1986-1991 summer time).
+_SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+# Epoch seconds (10 digits: 2001-2286) or milliseconds (13 digits); 8 digits are 20200915.
+_EPOCH = re.compile(r"\s*([1-9]\d{9}|[1-9]\d{12})\s*")
 
 # Any date in a label value, including the compact 20200915 form.
 _VALUE_DATE = re.compile(
@@ -49,11 +58,16 @@ def _from_match(m: re.Match[str]) -> dt.date | None:
     return _make(year, int(m.group(7)), int(m.group(8)))
 
 
-def parse_date(value: str | None) -> tuple[dt.date | None, str | None]:
-    """The date in a label value, or (None, why) when the value holds none or an impossible one."""
+def parse_date(value: str | None, *, epoch: bool = False) -> tuple[dt.date | None, str | None]:
+    """The date in a label value, or (None, why) when the value holds none or an impossible one.
+    With ``epoch``, a value of nothing but 10 or 13 digits is epoch seconds or milliseconds."""
     if not value or not value.strip():
         return None, None
     text = to_ascii_digits(value)
+    if epoch:
+        m = _EPOCH.fullmatch(text)
+        if m:
+            return _from_epoch(m.group(1))
     m = _VALUE_DATE.search(text)
     if m:
         date = _from_match(m)
@@ -62,6 +76,17 @@ def parse_date(value: str | None) -> tuple[dt.date | None, str | None]:
     if date:
         return date, None
     return None, f"no date in {value.strip()!r}"
+
+
+def _from_epoch(digits: str) -> tuple[dt.date | None, str | None]:
+    seconds = int(digits) / 1000 if len(digits) == 13 else int(digits)
+    try:
+        date = dt.datetime.fromtimestamp(seconds, _SHANGHAI).date()
+    except (OverflowError, OSError, ValueError):
+        date = None
+    if date is None or not _YEAR_MIN <= date.year <= _YEAR_MAX:
+        return None, f"invalid epoch time {digits!r}"
+    return date, None
 
 
 def parse_chinese_date(text: str) -> dt.date | None:

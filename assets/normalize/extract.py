@@ -252,7 +252,8 @@ def _dates(
     parsed: dict[str, dt.date | None] = {}
     for field in ("written_date", "publish_date", "issue_date"):
         pair = merged.used.get(field)
-        date, problem = parse_date(pair.value) if pair else (None, None)
+        # The label (or <meta name="PubDate">) says the value is a date: 10 or 13 bare digits are epoch time.
+        date, problem = parse_date(pair.value, epoch=True) if pair else (None, None)
         if problem:
             warnings.append(f"{pair.label}: {problem}")
         parsed[field] = date
@@ -340,7 +341,7 @@ def _period(
 ) -> tuple[str | None, dt.date | None]:
     """The stated validity period and its last day; a 解读 describes another document's period."""
     if values.get("valid_until"):
-        until, problem = parse_date(values["valid_until"])
+        until, problem = parse_date(values["valid_until"], epoch=True)
         if problem:
             warnings.append(f"valid until: {problem}")
         return values["valid_until"], until

@@ -7,7 +7,10 @@ whitespace and the trailing colon; that normalized form is also the key of ``raw
 
 Within one field the labels are listed best first: when one block carries both 发布机构 and 来源,
 发布机构 wins. 发文日期 is kept apart (``issue_date``) because sites use it for either date; the
-rule that resolves it lives in ``metadata.py``.
+rule that resolves it lives in ``metadata.py``. 实施日期 and its kin (``effective_date``) feed no
+field of the record: the day a document takes effect is neither its written nor its publish date.
+They are known labels all the same, so that they end the value before them and are never read as
+the 日期 they end with.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
     "keywords": ("主题词", "关键词", "关键字"),
     "validity": ("有效性", "时效", "时效性", "效力状态"),
     "validity_period": ("有效期", "有效期限"),
-    "valid_until": ("失效日期", "失效时间", "废止日期", "有效期至"),
+    "valid_until": ("失效日期", "失效时间", "废止日期", "废止时间", "有效期至"),
+    "effective_date": ("实施日期", "施行日期", "生效日期", "执行日期", "实施时间", "施行时间", "生效时间"),
     "disclosure": ("公开属性", "公开方式", "公开范围", "公开类型"),
     "non_disclosure_reason": ("不予公开理由", "不公开理由", "依申请公开理由", "不公开依据", "不予公开依据"),
     "summary": ("内容摘要", "摘要", "内容概述"),
@@ -71,25 +75,32 @@ _SHORTEST_LABELS = sorted(
 _KNOWN_LABEL = re.compile(_label_trie(_SHORTEST_LABELS))
 
 _LABEL_CHARS = r"[\u4e00-\u9fff]"
-_PAD = r"[ \t\xa0\u3000\u2002\u2003]"
+# Padding, and the segment marker: an element boundary inside a label or before its colon
+# (<font>索</font>引号, <span>日期</span>：) is not there for a reader.
+_PAD = r"[ \t\xa0\u3000\u2002\u2003\x1f]"
+# Padding between two characters of a label: old TRS templates write 标&nbsp;&nbsp;&nbsp;&nbsp;题
+# to line a two-character label up with four-character ones.
+_MAX_GAP = 8
 # A label is 2-8 CJK characters (padding allowed inside) right before a colon, starting a line or a
 # whitespace/separator-delimited chunk; body sentences ("根据…规定：") rarely start that way. It is
 # matched backwards from each colon on the reversed text: one anchored match per colon.
 _REVERSED_LABEL = re.compile(
-    rf"{_PAD}*({_LABEL_CHARS}(?:{_PAD}{{0,3}}{_LABEL_CHARS}){{1,7}})(?=[\s|｜丨/;；]|$)"
+    rf"{_PAD}*({_LABEL_CHARS}(?:{_PAD}{{0,{_MAX_GAP}}}{_LABEL_CHARS}){{1,7}})(?=[\s|｜丨/;；]|$)"
 )
-_LABEL_REACH = 32  # the longest label with padding: 8 characters and 7 gaps of 3
+_LABEL_REACH = 8 + 7 * _MAX_GAP  # the longest label with padding: 8 characters and 7 full gaps
 _LONGEST_KNOWN = max(map(len, LABEL_FIELD))
 _COLON = re.compile(r"[:：]")
-_LEADING_LABEL = re.compile(rf"[\s\x1f]*{_LABEL_CHARS}(?:{_PAD}{{0,3}}{_LABEL_CHARS}){{1,7}}{_PAD}*[:：]")
+_LEADING_LABEL = re.compile(
+    rf"[\s\x1f]*{_LABEL_CHARS}(?:{_PAD}{{0,{_MAX_GAP}}}{_LABEL_CHARS}){{1,7}}{_PAD}*[:：]"
+)
 _SEGMENT_SEP = "\x1f"
 _WHITESPACE = re.compile(r"\s+")
 _SEGMENTS = re.compile(r"[\x1f\t]")
 _MAX_LABEL_SEGMENT = 16
 _MAX_LABEL_CELL = 40  # longer cells are values or content
 _MAX_METADATA_CELL = 300  # longer cells are content, even if they open with a label
-_PAD_CHARS = " \t\xa0\u3000\u2002\u2003"
-_VALUE_TRIM = " \t\xa0\u3000\u2002\u2003\x1f|｜丨;；,，"
+_PAD_CHARS = " \t\xa0\u3000\u2002\u2003\x1f"
+_VALUE_TRIM = " \t\n\r\xa0\u3000\u2002\u2003\x1f|｜丨;；,，"
 
 
 _tuple_new = tuple.__new__
@@ -125,8 +136,8 @@ def tokens(line: str) -> list[Token]:
     """Labels in one line of linearized text, in order.
 
     Two kinds: any short CJK phrase before a colon (known or not, so unknown labels such as 浏览次数
-    end the previous value), and, in lines without those, a known label standing alone in its own
-    segment, as table cells and grid cells without colons do.
+    end the previous value), and a known label standing alone in its own segment, as table cells,
+    grid cells and <em>索引号</em>000014362/2022-00019 without colons do; a line may mix both.
     """
     has_colon = "：" in line or ":" in line
     has_segments = _SEGMENT_SEP in line or "\t" in line
@@ -138,10 +149,31 @@ def tokens(line: str) -> list[Token]:
         start = line.index(stripped)
         return [Token(start, start + len(stripped), label, True)] if label in LABEL_FIELD else []
     found = _colon_tokens(line) if has_colon else []
-    if not found and (has_segments or len(line) <= _MAX_LABEL_SEGMENT):
+    if has_segments and found:
+        found = _with_segment_labels(line, found)
+    elif not found and (has_segments or len(line) <= _MAX_LABEL_SEGMENT):
         found = _segment_tokens(line)
     if found and any(token.label in NAVIGATION_LABELS for token in found):
         return [token for token in found if token.label not in NAVIGATION_LABELS]
+    return found
+
+
+def _with_segment_labels(line: str, colon_tokens: list[Token]) -> list[Token]:
+    """The colon labels, plus labels standing alone in a segment of the text around them
+    (<em>来源</em>区文旅局　<em>发布时间：</em>…). Only text that still holds a segment marker once
+    stripped is searched: the marker </em> leaves right after a colon label is no reason to."""
+    found = colon_tokens
+    low = 0
+    for token in [*colon_tokens, None]:
+        high = token.start if token is not None else len(line)
+        piece = line[low:high]
+        inner = piece.strip()  # strip() removes SEGMENT too: str.isspace("\x1f") is true
+        if _SEGMENT_SEP in inner or "\t" in inner:
+            more = _segment_tokens(piece, offset=low)
+            if more:
+                found = sorted(found + more)
+        if token is not None:
+            low = token.end
     return found
 
 
@@ -189,7 +221,7 @@ def _label_start(text: str, colon: int, reversed_text: str | None = None) -> int
     if colon == 0:
         return None
     before = text[colon - 1]
-    if before < "\x80" and before not in " \t":  # the common "09:30", "http:": no CJK, no padding
+    if before < "\x80" and before not in " \t\x1f":  # the common "09:30", "http:": no CJK, no padding
         return None
     if reversed_text is None:
         reversed_text = text[::-1]
@@ -215,10 +247,12 @@ def _glued_token(line: str, colon: int) -> Token | None:
 
 
 def _colon_token(line: str, start: int, end: int) -> Token:
-    """A colon label; when padding splits it ("区住房建设委　　发布日期："), keep the known tail."""
+    """A colon label; when padding splits it ("区住房建设委　　发布日期："), keep the known tail.
+    A label spaced out one character at a time (实 施 日 期, 浏 览 次 数) is one label, as it is
+    without the spaces: its tail (日期) is not a label of its own."""
     raw = line[start : end - 1].rstrip()
     label = normalize_label(raw)
-    if label == raw or label in LABEL_FIELD:
+    if label == raw or label in LABEL_FIELD or _letter_spaced(raw):
         return _token(start, end, label)
     chunks = list(_WHITESPACE.finditer(raw))
     for chunk in chunks:
@@ -231,10 +265,16 @@ def _colon_token(line: str, start: int, end: int) -> Token:
     return _token(start, end, label)
 
 
-def _segment_tokens(line: str) -> list[Token]:
-    """Known labels standing alone between segment separators (cells, grid divs, spans)."""
+def _letter_spaced(raw: str) -> bool:
+    """Whether padding separates every character of the text (分 类, 主 题 词)."""
+    return all(len(chunk) == 1 for chunk in raw.split())
+
+
+def _segment_tokens(line: str, offset: int = 0) -> list[Token]:
+    """Known labels standing alone between segment separators (cells, grid divs, spans); the
+    positions are those in a longer line when ``line`` is the part of it from ``offset`` on."""
     found = []
-    pos = 0
+    pos = offset
     for segment in _SEGMENTS.split(line):
         stripped = segment.strip()
         if stripped and stripped[0] in _LABEL_INITIALS and len(stripped) <= _MAX_LABEL_SEGMENT:

@@ -13,6 +13,9 @@ absent, so a lower block can still fill it.
 
 Label lines inside the document body are ignored unless they form a real metadata block (two or
 more fields) or open the body, so that "名称：…" in a guide's contact paragraph is not a title.
+A run whose labels all lack a colon (<span>发布机构</span>区应急局, cells of a grid) and that names
+one field only must not read like a sentence: a bold word opening a paragraph (<b>时间</b>紧迫，任务
+繁重。) is no metadata.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ META_FIELDS = {
     "description": "summary",
 }
 _VALUE_LINE_MAX = 100
+_SENTENCE_MARKS = frozenset("。，；！？")
 _BODY_HEAD_LINES = 3
 
 
@@ -58,6 +62,7 @@ class Block:
     structural: bool
     order: int
     lines: list[int] = field(default_factory=list)
+    has_colon_label: bool = False  # a colon is what tells a label from a word in bold
     # Cached by hand: functools.cached_property takes a lock on every access in Python 3.11.
     _density: int | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -122,6 +127,8 @@ def line_blocks(lines: list[str], in_body: list[bool], heading_line: int | None)
             current = Block([], structural=False, order=i)
             blocks.append(current)
         current.lines.append(i)
+        if not current.has_colon_label:
+            current.has_colon_label = any(line[token.end - 1] in ":：" for token in line_tokens)
         takes_next = pairs[-1][1] == "" and line_tokens[-1].known
         if takes_next and _is_value_line(lines, in_body, i + 1, body, heading_line):
             pairs[-1] = (pairs[-1][0], labels.clean_value(lines[i + 1]))
@@ -142,8 +149,13 @@ def _is_value_line(lines: list[str], in_body: list[bool], i: int, zone: bool, he
 
 
 def _is_metadata(block: Block, lines: list[str], in_body: list[bool]) -> bool:
-    """Outside the body any run naming a field; inside it only a real block or the body's opening."""
+    """Outside the body any run naming a field; inside it only a real block or the body's opening.
+    Without a colon label, one field whose value reads like a sentence is none."""
     if not any(pair.field for pair in block.pairs):
+        return False
+    if not block.has_colon_label and block.density < 2 and any(
+        pair.field and not _SENTENCE_MARKS.isdisjoint(pair.value) for pair in block.pairs
+    ):
         return False
     first = block.lines[0]
     if not in_body[first]:

@@ -13,7 +13,7 @@ import schemas
 from zwgk import segments
 from zwgk.warehouse import WarehouseLockedError, connect, load_table  # noqa: F401 - this stage's writers use them
 
-UNIT_TABLES = ("units", "columns", "resources", "attachments", "link_checks")
+UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "link_checks")
 SEGMENTED = set(schemas.segmented_tables())
 
 

@@ -53,7 +53,7 @@ WITH harvested AS (
            count(*) FILTER (WHERE contains(coalesce(title, ''), '常务会议')) AS executive_meetings
     FROM v_res WHERE column_id IS NOT NULL GROUP BY column_id
 ), base AS (
-    SELECT c.column_id, c.unit_id, c.name, c.kind, c.url, c.parent_column_id, c.child_count, c.has_note,
+    SELECT c.column_id, c.unit_id, c.name, c.kind, c.url, c.parent_column_id, c.child_count, c.has_note, c.note_text,
            -- Read this run (or stored before access outcomes were recorded): only these can be blank or stale.
            coalesce(c.access, 'ok') IN ('ok', 'empty') AS was_read,
            coalesce(c.access, 'ok') IN ('blocked', 'unreachable', 'unreadable') AS unread,
@@ -87,6 +87,16 @@ SELECT u.unit_id,
     list(c.name || '（' || coalesce(strftime(c.newest, '%Y-%m-%d'), '无日期') || '）' ORDER BY c.name)
         FILTER (WHERE {stale}) AS stale_names,
     min(c.url) FILTER (WHERE {stale}) AS stale_url,
+    coalesce(list(c.url ORDER BY c.url) FILTER (WHERE {stale}), []) AS stale_urls,
+    -- Window columns that list items none of which is dated: never an update (2015 rule).
+    coalesce(list(c.name ORDER BY c.name) FILTER (WHERE {stale} AND c.items > 0 AND c.newest IS NULL), [])
+        AS undated_names,
+    count(c.column_id) FILTER (WHERE {long_stale}) AS long_stale_columns,
+    list(c.name || '（' || coalesce(strftime(c.newest, '%Y-%m-%d'), '无日期') || '）' ORDER BY c.name)
+        FILTER (WHERE {long_stale}) AS long_stale_names,
+    min(c.url) FILTER (WHERE {long_stale}) AS long_stale_url,
+    coalesce(list({{'name': c.name, 'url': c.url, 'note': c.note_text}} ORDER BY c.url)
+             FILTER (WHERE c.was_read AND c.items = 0 AND c.has_note), []) AS noted_columns,
     coalesce(sum(c.catalog_on_time) FILTER (WHERE c.kind = 'standard_catalog'), 0)::BIGINT AS catalog_on_time,
     coalesce(sum(c.executive_meetings) FILTER (WHERE c.kind = 'meeting'), 0)::BIGINT AS executive_meetings
 FROM v_units u LEFT JOIN v_cols c USING (unit_id)
@@ -174,11 +184,13 @@ WITH sentences AS (
 ), citing AS (
     SELECT * FROM sentences WHERE regexp_matches(sentence, $supersede)
 ), normative AS (
-    SELECT unit_id, resource_id, url, title, doc_number,
-           is_marked_abolished OR list_contains($superseded_validity, coalesce(validity, '')) AS marked
-    FROM v_res WHERE doc_kind = '规范性文件'
+    SELECT n.unit_id, n.resource_id, n.url, n.title, n.doc_number,
+           n.is_marked_abolished OR list_contains($superseded_validity, coalesce(n.validity, '')) AS page_marked,
+           coalesce(l.lapsed, false) AS list_marked
+    FROM v_res n LEFT JOIN v_list_marks l ON l.unit_id = n.unit_id AND l.item_url = n.url
+    WHERE n.doc_kind = '规范性文件'
 ), superseded AS (
-    SELECT DISTINCT n.unit_id, n.resource_id, n.url, n.title, n.marked
+    SELECT DISTINCT n.unit_id, n.resource_id, n.url, n.title, n.page_marked OR n.list_marked AS marked
     FROM normative n JOIN citing c ON c.unit_id = n.unit_id AND c.source_id <> n.resource_id
         AND ((coalesce(n.title, '') <> '' AND contains(c.sentence, '《' || n.title || '》'))
              OR (coalesce(n.doc_number, '') <> '' AND contains(c.sentence, n.doc_number)))
@@ -191,34 +203,88 @@ FROM v_units u LEFT JOIN superseded s USING (unit_id)
 GROUP BY u.unit_id
 """
 
+# C11: what a normative document's list row says of its validity against what its own page says.
+_LIST_MARKS = """
+CREATE TEMP TABLE v_list_marks AS
+SELECT unit_id, item_url,
+       bool_or(list_contains($superseded_validity, list_validity)) AS lapsed,
+       bool_or(list_validity = '有效') AS valid,
+       first(list_mark ORDER BY list_page_url) AS mark, min(list_page_url) AS list_page_url
+FROM list_items
+WHERE list_validity IS NOT NULL AND unit_id IN (SELECT unit_id FROM v_units)
+GROUP BY unit_id, item_url
+"""
+_LIST_MARK_FEATURES = """
+WITH judged AS (
+    SELECT n.unit_id, n.url, n.title, l.list_page_url, l.mark,
+           CASE WHEN n.is_marked_abolished OR list_contains($superseded_validity, coalesce(n.validity, ''))
+                THEN coalesce(n.validity, '废止') WHEN n.validity = '有效' THEN '有效' END AS page_says,
+           CASE WHEN l.lapsed THEN 'lapsed' WHEN l.valid THEN 'valid' END AS list_state
+    FROM v_res n JOIN v_list_marks l ON l.unit_id = n.unit_id AND l.item_url = n.url
+    WHERE n.doc_kind = '规范性文件'
+), flagged AS (
+    SELECT *, page_says IS NOT NULL AND (list_state = 'valid') <> (page_says = '有效') AS disagrees,
+           page_says IS NULL AND list_state = 'lapsed' AS list_only
+    FROM judged
+)
+SELECT u.unit_id,
+       count(f.url) FILTER (WHERE f.disagrees) AS list_page_disagreements,
+       arg_min(f.url, f.url) FILTER (WHERE f.disagrees) AS disagree_url,
+       arg_min(f.list_page_url, f.url) FILTER (WHERE f.disagrees) AS disagree_list_url,
+       arg_min(f.title, f.url) FILTER (WHERE f.disagrees) AS disagree_title,
+       arg_min('列表标注“' || f.mark || '”，文件页面标注“' || f.page_says || '”', f.url)
+           FILTER (WHERE f.disagrees) AS disagree_text,
+       count(f.url) FILTER (WHERE f.list_only) AS list_only_marks,
+       arg_min(f.url, f.url) FILTER (WHERE f.list_only) AS list_only_url,
+       arg_min(f.list_page_url, f.url) FILTER (WHERE f.list_only) AS list_only_list_url,
+       arg_min(f.title, f.url) FILTER (WHERE f.list_only) AS list_only_title,
+       arg_min(f.mark, f.url) FILTER (WHERE f.list_only) AS list_only_mark
+FROM v_units u LEFT JOIN flagged f USING (unit_id)
+GROUP BY u.unit_id
+"""
+
 # C12: every valid normative document has a 解读 whose text is mostly its own. The pairs come
 # from SQL; their shingle containment from shingles.containment (see there why not SQL).
 _INTERPRETATION_PAIRS = """
 CREATE TEMP TABLE v_interp_pairs AS
-WITH normative AS (
-    SELECT unit_id, resource_id, title, body_text FROM v_res WHERE doc_kind = '规范性文件' AND validity = '有效'
-)
 SELECT row_number() OVER (ORDER BY n.resource_id, i.resource_id) - 1 AS pair, n.resource_id AS doc_id,
        i.url AS interp_url, n.body_text AS doc_text, i.body_text AS interp_text
-FROM normative n JOIN v_res i ON i.unit_id = n.unit_id AND i.doc_kind = '政策解读'
-    AND (i.interprets = n.resource_id OR (i.interprets_title IS NOT NULL AND i.interprets_title = n.title))
+FROM v_res i JOIN v_res n ON n.unit_id = i.unit_id AND n.resource_id <> i.resource_id
+    AND (i.interprets = n.resource_id
+         OR (i.interprets_title IS NOT NULL AND n.doc_kind = '规范性文件' AND i.interprets_title = n.title))
+WHERE i.doc_kind = '政策解读'
 """
 _INTERPRETATION_FEATURES = """
 WITH per_doc AS (
-    SELECT n.unit_id, n.url, n.title, count(p.pair) AS interps, min(s.share) AS min_share,
-           first(p.interp_url ORDER BY p.interp_url) AS interp_url
-    FROM v_res n LEFT JOIN v_interp_pairs p ON p.doc_id = n.resource_id LEFT JOIN interp_shares s USING (pair)
+    SELECT n.unit_id, n.url, n.title, count(p.pair) AS interps
+    FROM v_res n LEFT JOIN v_interp_pairs p ON p.doc_id = n.resource_id
     WHERE n.doc_kind = '规范性文件' AND n.validity = '有效'
     GROUP BY n.unit_id, n.resource_id, n.url, n.title
+), copies AS (
+    SELECT n.unit_id, p.interp_url, n.url AS doc_url, s.share
+    FROM v_interp_pairs p JOIN interp_shares s USING (pair) JOIN v_res n ON n.resource_id = p.doc_id
+    WHERE s.share >= $copy_threshold
+), copy_counts AS (
+    SELECT unit_id, count(*) AS n, arg_min(interp_url, interp_url) AS url, arg_min(doc_url, interp_url) AS doc_url,
+           arg_min(share, interp_url) AS share
+    FROM copies GROUP BY unit_id
+), orphans AS (
+    -- A 解读 naming a document (《title》) that is none of the unit's resources.
+    SELECT unit_id, count(*) AS n, min(url) AS url, arg_min(interprets_title, url) AS title
+    FROM v_res WHERE doc_kind = '政策解读' AND interprets IS NULL AND interprets_title IS NOT NULL
+        AND resource_id NOT IN (SELECT r.resource_id FROM v_res r JOIN v_interp_pairs p ON p.interp_url = r.url)
+    GROUP BY unit_id
 )
 SELECT u.unit_id, count(d.url) AS normative_valid,
        count(d.url) FILTER (WHERE d.interps = 0) AS normative_without_interpretation,
        min(d.url) FILTER (WHERE d.interps = 0) AS no_interpretation_url,
        arg_min(d.title, d.url) FILTER (WHERE d.interps = 0) AS no_interpretation_title,
-       count(d.url) FILTER (WHERE d.interps > 0 AND d.min_share >= $copy_threshold) AS interpretation_copies,
-       arg_min(d.interp_url, d.url) FILTER (WHERE d.interps > 0 AND d.min_share >= $copy_threshold) AS copy_url,
-       max(d.min_share) FILTER (WHERE d.interps > 0 AND d.min_share >= $copy_threshold) AS copy_share
-FROM v_units u LEFT JOIN per_doc d USING (unit_id)
+       coalesce(any_value(c.n), 0) AS interpretation_copies, any_value(c.url) AS copy_url,
+       any_value(c.doc_url) AS copy_doc_url, any_value(c.share) AS copy_share,
+       coalesce(any_value(o.n), 0) AS orphan_interpretations, any_value(o.url) AS orphan_url,
+       any_value(o.title) AS orphan_title
+FROM v_units u LEFT JOIN per_doc d USING (unit_id) LEFT JOIN copy_counts c ON c.unit_id = u.unit_id
+    LEFT JOIN orphans o ON o.unit_id = u.unit_id
 GROUP BY u.unit_id
 """
 
@@ -226,7 +292,9 @@ GROUP BY u.unit_id
 _METADATA_DOCS = """
 CREATE TEMP TABLE v_docs AS
 SELECT unit_id, url, title, index_no, publisher, publish_date, written_date
-FROM v_res WHERE NOT list_contains($news_kinds, coalesce(column_kind, ''))
+FROM v_res r WHERE NOT list_contains($news_kinds, coalesce(column_kind, ''))
+    -- A single-article column's page is the column's content, not a listed document (no metadata owed).
+    AND NOT EXISTS (SELECT 1 FROM columns c WHERE c.column_id = r.column_id AND c.url = r.url)
 """
 METADATA_PROBLEMS = {
     "index_missing": "缺少索引号",
@@ -328,6 +396,7 @@ def _parameters(dates: rules.RuleDates) -> dict:
         "superseded_validity": list(rules.SUPERSEDED_VALIDITY),
         "copy_threshold": rules.COPY_THRESHOLD,
         "index_pattern": INDEX_NO_PATTERN.pattern,
+        "long_stale_cutoff": dates.long_stale_cutoff,
     }
     params.update({f"cutoff_{kind}": day for kind, day in dates.freshness_cutoffs.items()})
     return params
@@ -342,7 +411,10 @@ def _column_features_sql(dates: rules.RuleDates) -> str:
     kinds = list(dates.freshness_cutoffs)
     cutoff = "CASE c.kind " + " ".join(f"WHEN '{k}' THEN $cutoff_{k}" for k in kinds) + " END"
     stale = f"c.was_read AND c.kind IN ({', '.join(repr(k) for k in kinds)}) AND (c.newest IS NULL OR c.newest < {cutoff})"
-    return _COLUMN_FEATURES.format(per_kind=per_kind, fresh_kinds=", ".join(repr(k) for k in kinds), stale=stale)
+    long_stale = (f"c.was_read AND c.kind IN ({', '.join(repr(k) for k in rules.UPDATE_KINDS)}) AND c.items > 0 "
+                  "AND (c.newest IS NULL OR c.newest < $long_stale_cutoff)")
+    return _COLUMN_FEATURES.format(per_kind=per_kind, fresh_kinds=", ".join(repr(k) for k in kinds), stale=stale,
+                                   long_stale=long_stale)
 
 
 def _metadata_features_sql() -> str:
@@ -365,6 +437,7 @@ def _feature_queries(dates: rules.RuleDates) -> dict[str, str]:
         "f_guide": _topic_sql("C09", "guide", "coalesce(body_text, '')", "doc_kind = '公开指南'"),
         "f_org": _topic_sql("C15", "org", "coalesce(title, '') || coalesce(body_text, '')", "column_kind = 'org_info'"),
         "f_superseded": _SUPERSEDED_FEATURES,
+        "f_list_marks": _LIST_MARK_FEATURES,
         "f_interpretation": _INTERPRETATION_FEATURES,
         "f_metadata": _metadata_features_sql(),
         "f_links": _LINK_FEATURES,
@@ -421,6 +494,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     con.execute(_RESOURCES)
     _run(con, _COLUMNS, params)
     _run(con, _METADATA_DOCS, params)
+    _run(con, _LIST_MARKS, params)
     _register_rule_patterns(con)
     _register_publisher_matches(con)
     _register_interpretation_shares(con)

@@ -7,6 +7,7 @@ requirement met (the column or document checked), falling back to the unit's ent
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 from expectations.catalog import load_catalog
@@ -14,7 +15,7 @@ from expectations.suites import DOCUMENT_SHARE
 from schemas.vocabulary import COLUMN_KINDS
 
 from .features import METADATA_PROBLEMS
-from .rules import RuleDates
+from .rules import LONG_STALE_MONTHS, RuleDates
 
 NOT_APPLICABLE = "不适用于该类单位"
 NO_EMERGENCY_DUTIES = "不适用：该单位不承担应急职责"
@@ -102,20 +103,38 @@ def _unread_note(row: Row) -> str:
     return f"（另有{count}个栏目本次无法读取，未计入）" if count else ""
 
 
+def _noted(row: Row) -> str:
+    noted = row["noted_columns"] or []
+    return f"；{len(noted)}个栏目说明了无内容的原因（见依据）" if noted else ""
+
+
 def c06(row: Row, passed: bool, dates: RuleDates) -> Verdict:
     if passed:
-        return f"无空白栏目{_unread_note(row)}", row["entry_url"]
+        return f"无空白栏目{_noted(row)}{_unread_note(row)}", row["entry_url"]
     veto = "，达到一票否决标准" if row["blank_columns"] >= load_catalog().get("C06").veto_at else ""
-    return f"{row['blank_columns']}个空白栏目{veto}：{_names(row['blank_names'])}", row["blank_url"]
+    return f"{row['blank_columns']}个空白栏目{veto}：{_names(row['blank_names'])}{_noted(row)}", row["blank_url"]
 
 
 def c07(row: Row, passed: bool, dates: RuleDates) -> Verdict:
-    cutoffs = "；".join(f"{KIND_LABELS[k]}不早于{d.isoformat()}" for k, d in dates.freshness_cutoffs.items())
+    check = load_catalog().get("C07")
+    long_veto_at = check.params["long_stale_veto_at"]
     if passed:
         if not row["fresh_checked"]:
             return f"无须定期更新的栏目{_unread_note(row)}", row["entry_url"]
         return f"{row['fresh_checked']}个须定期更新的栏目均及时更新{_unread_note(row)}", row["entry_url"]
-    return f"{row['stale_columns']}个栏目未及时更新：{_names(row['stale_names'])}（要求：{cutoffs}）", row["stale_url"]
+    problems, url = [], None
+    if row["stale_columns"]:
+        veto = "，达到一票否决标准" if row["stale_columns"] >= check.veto_at else ""
+        problems.append(f"{row['stale_columns']}个栏目未及时更新{veto}：{_names(row['stale_names'])}")
+        url = row["stale_url"]
+    if row["long_stale_columns"] >= long_veto_at:
+        problems.append(f"{row['long_stale_columns']}个栏目超过{LONG_STALE_MONTHS}个月未更新，达到一票否决标准："
+                        f"{_names(row['long_stale_names'])}")
+        url = url or row["long_stale_url"]
+    undated = row["undated_names"] or []
+    if undated:
+        problems.append(f"栏目{_names(['“' + n + '”' for n in undated])}的信息均未注明发布时间，视为不更新")
+    return "；".join(problems), url
 
 
 def c08(row: Row, passed: bool, dates: RuleDates) -> Verdict:
@@ -155,8 +174,15 @@ def c11(row: Row, passed: bool, dates: RuleDates) -> Verdict:
         if not row["superseded_docs"]:
             return "未发现被废止或修订的规范性文件", _or_entry(row, row["normative_url"])
         return f"{row['superseded_docs']}件被废止或修订的规范性文件均已标注", _or_entry(row, row["normative_url"])
-    return (f"{row['superseded_unmarked']}件已被废止或修订的规范性文件未标注，如《{row['unmarked_title']}》",
-            row["unmarked_url"])
+    problems, url = [], None
+    if row["superseded_unmarked"]:
+        problems.append(f"{row['superseded_unmarked']}件已被废止或修订的规范性文件未标注，如《{row['unmarked_title']}》")
+        url = row["unmarked_url"]
+    if row["list_page_disagreements"]:
+        problems.append(f"{row['list_page_disagreements']}件规范性文件的列表与文件页面有效性标注不一致，"
+                        f"如《{row['disagree_title']}》（{row['disagree_text']}）")
+        url = url or row["disagree_url"]
+    return "；".join(problems), url
 
 
 def c12(row: Row, passed: bool, dates: RuleDates) -> Verdict:
@@ -168,9 +194,76 @@ def c12(row: Row, passed: bool, dates: RuleDates) -> Verdict:
                         f"如《{row['no_interpretation_title']}》")
         url = row["no_interpretation_url"]
     if row["interpretation_copies"]:
-        problems.append(f"{row['interpretation_copies']}件规范性文件的解读照搬原文（重合度{row['copy_share']:.0%}）")
+        problems.append(f"{row['interpretation_copies']}件政策解读照搬原文（重合度{row['copy_share']:.0%}）")
         url = url or row["copy_url"]
     return "；".join(problems), url
+
+
+# -- what else a supervisor sees beside the message: every evidence page, the text that decided,
+# findings that do not change the status, and the rule as applied this run ----------------------
+
+@dataclass(frozen=True)
+class Details:
+    evidence_urls: list[str] = field(default_factory=list)
+    evidence_text: str | None = None
+    warning: str | None = None
+
+
+def _urls(*urls: str | None) -> list[str]:
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+def _c06_details(row: Row) -> Details:
+    noted = row["noted_columns"] or []
+    text = "；".join(f"“{c['name']}”：{c['note']}" for c in noted[:EXAMPLES]) or None
+    return Details(_urls(row["blank_url"], *(c["url"] for c in noted[:EXAMPLES])), text)
+
+
+def _c07_details(row: Row) -> Details:
+    return Details(_urls(*(row["stale_urls"] or [])[:EXAMPLES], row["long_stale_url"]))
+
+
+def _c11_details(row: Row) -> Details:
+    warning = None
+    if row["list_only_marks"]:
+        warning = (f"{row['list_only_marks']}件规范性文件仅在列表中标注为“{row['list_only_mark']}”，文件页面未标注，"
+                   f"如《{row['list_only_title']}》：{row['list_only_list_url']} / {row['list_only_url']}")
+    return Details(_urls(row["unmarked_url"], row["disagree_list_url"], row["disagree_url"],
+                         row["list_only_list_url"], row["list_only_url"]),
+                   row["disagree_text"], warning)
+
+
+def _c12_details(row: Row) -> Details:
+    warning = None
+    if row["orphan_interpretations"]:
+        warning = (f"{row['orphan_interpretations']}件政策解读所解读的文件在本单位网站上未找到，"
+                   f"如解读《{row['orphan_title']}》：{row['orphan_url']}")
+    return Details(_urls(row["no_interpretation_url"], row["copy_url"], row["copy_doc_url"], row["orphan_url"]),
+                   None, warning)
+
+
+DETAILS: dict[str, Callable[[Row], Details]] = {"C06": _c06_details, "C07": _c07_details, "C11": _c11_details,
+                                                 "C12": _c12_details}
+
+
+def details(check_id: str, row: Row) -> Details:
+    """Evidence pages, deciding text and warnings of a decided check (empty for most checks)."""
+    found = DETAILS.get(check_id)
+    return found(row) if found else Details()
+
+
+def rule_applied(check_id: str, dates: RuleDates) -> str:
+    """The catalog's rule with this run's dates and thresholds filled in."""
+    check = load_catalog().get(check_id)
+    if check_id == "C07":
+        windows = "；".join(f"{KIND_LABELS[k]}类栏目最新信息不早于{d.isoformat()}" for k, d in dates.freshness_cutoffs.items())
+        return (f"{windows}（只计注明发布时间的信息）；未及时更新≥{check.veto_at}个一票否决；"
+                f"应更新栏目{dates.long_stale_cutoff.isoformat()}以来无更新≥{check.params['long_stale_veto_at']}个一票否决")
+    if check_id == "C08":
+        return f"{dates.report_year}年度报告不晚于{dates.report_deadline.isoformat()}发布，六部分齐全，申请情况表收支平衡"
+    if check_id == "C06":
+        return f"无条目、无子栏目、无说明的栏目为空白栏目；≥{check.veto_at}个一票否决"
+    return check.rule
 
 
 def c13(row: Row, passed: bool, dates: RuleDates) -> Verdict:

@@ -134,24 +134,30 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'columns'").fetchall()}
     if "access" not in present:  # a warehouse written before access outcomes were recorded
         return columns
-    for unit_id, name, url, items, access, detail, source, rendered in con.execute("""
-        SELECT unit_id, name, url, item_count, access, access_detail, list_source, rendered
+    for unit_id, name, url, items, access, detail, source, rendered, note in con.execute("""
+        SELECT unit_id, name, url, item_count, access, access_detail, list_source, rendered,
+               CASE WHEN has_note AND item_count = 0 THEN note_text END
         FROM columns ORDER BY unit_id, url
     """).fetchall():
         columns.setdefault(unit_id, []).append({"name": name, "url": url, "items": items, "access": access,
-                                                "detail": detail, "source": source, "rendered": rendered})
+                                                "detail": detail, "source": source, "rendered": rendered,
+                                                "note": note})
     return columns
 
 
 def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, dict]]:
     """unit id → check id → result row of the run."""
     results: dict[str, dict[str, dict]] = {}
-    for unit_id, check_id, status, severity, url, message in con.execute("""
-        SELECT unit_id, check_id, status, severity, evidence_url, message
+    for unit_id, check_id, status, severity, url, message, urls, text, rule, warning in con.execute("""
+        SELECT unit_id, check_id, status, severity, evidence_url, message, evidence_urls, evidence_text,
+               rule_applied, warning
         FROM check_results WHERE run_id = $run_id
     """, {"run_id": run_id}).fetchall():
-        results.setdefault(unit_id, {})[check_id] = {"status": status, "severity": severity, "evidence_url": url,
-                                                      "message": message}
+        results.setdefault(unit_id, {})[check_id] = {
+            "status": status, "severity": severity, "evidence_url": url, "message": message,
+            # Runs written before these were recorded have only the one evidence URL.
+            "evidence_urls": urls or ([url] if url else []), "evidence_text": text, "rule_applied": rule,
+            "warning": warning}
     return results
 
 

@@ -25,7 +25,8 @@ from expectations.suites import FEATURE_COLUMNS, INDEX_COLUMN, SuiteOutcome, run
 
 from zwgk.warehouse import connect
 from .features import compute_features
-from .messages import NO_EMERGENCY_DUTIES, NOT_APPLICABLE, describe, entry_missing, unread_column, unverifiable_unit
+from .messages import (NO_EMERGENCY_DUTIES, NOT_APPLICABLE, Details, describe, details, entry_missing, rule_applied,
+                       unread_column, unverifiable_unit)
 from .rules import ABSENCE_CAUSES, RuleDates
 
 # Entry outcomes that leave the unit unverifiable (无法核查): the column was never read.
@@ -99,34 +100,40 @@ def _unread_cause(check: Check, row: dict) -> list[dict]:
     return relevant or ([] if present else unread)
 
 
-def _verdict(check: Check, row: dict, outcome: SuiteOutcome, dates: RuleDates) -> tuple[str, str, str | None]:
-    """(status, message, evidence URL) of one check for one unit."""
+def _verdict(check: Check, row: dict, outcome: SuiteOutcome, dates: RuleDates
+             ) -> tuple[str, str, str | None, Details]:
+    """(status, message, evidence URL, further evidence) of one check for one unit."""
     reason = _not_applicable(check, row, dates)
     if reason:
-        return "n/a", reason, row["entry_url"]
+        return "n/a", reason, row["entry_url"], Details()
     if unverifiable(row):
-        return ("n/a", *unverifiable_unit(row))
+        return ("n/a", *unverifiable_unit(row), Details())
     if _entry_missing(check, row):
-        return ("n/a", *entry_missing(row))
+        return ("n/a", *entry_missing(row), Details())
     passed = row["unit_id"] not in outcome.failures.get(check.id, ())
     if not passed:
         unread = _unread_cause(check, row)
         if unread:
-            return ("n/a", *unread_column(check.id, unread))
+            message, url = unread_column(check.id, unread)
+            return "n/a", message, url, Details(evidence_urls=[c["url"] for c in unread])
     message, url = describe(check.id, row, passed, dates)
-    return ("pass" if passed else "fail"), message, url
+    return ("pass" if passed else "fail"), message, url, details(check.id, row)
 
 
 def _unit_rows(row: dict, outcome: SuiteOutcome, dates: RuleDates, run_id: str, checked_at: datetime
                ) -> tuple[list[dict], dict]:
     results, statuses, veto_hits = [], {}, {}
     for check in load_catalog().checks:
-        status, message, url = _verdict(check, row, outcome, dates)
+        status, message, url, more = _verdict(check, row, outcome, dates)
         statuses[check.id] = status
         veto_hits[check.id] = status == "fail" and row["unit_id"] in outcome.vetoes.get(check.id, ())
         results.append({"run_id": run_id, "as_of": dates.as_of, "unit_id": row["unit_id"], "check_id": check.id,
                         "status": status, "severity": check.severity, "evidence_url": url, "message": message,
-                        "checked_at": checked_at})
+                        "checked_at": checked_at, "evidence_urls": more.evidence_urls or ([url] if url else []),
+                        "evidence_text": more.evidence_text,
+                        # The rule as applied, where a supervisor needs it: what failed or was not decided.
+                        "rule_applied": rule_applied(check.id, dates) if status != "pass" else None,
+                        "warning": more.warning})
     score = score_unit(statuses, veto_hits, unverifiable=unverifiable(row))
     return results, {"run_id": run_id, "as_of": dates.as_of, "unit_id": row["unit_id"], "score": score.score,
                      "verdict": score.verdict, "veto": score.veto, "veto_checks": list(score.veto_checks),

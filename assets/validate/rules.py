@@ -51,9 +51,15 @@ SHINGLE_SIZE = 8
 COPY_THRESHOLD = 0.6
 # C13 and C22: resources in these column kinds are news, not documents (文件类).
 NEWS_KINDS = ("news",)
-# C07: column kinds that must be kept fresh, and how.
+# C07 (国办秘函〔2019〕19号): window columns — 动态/要闻 within 2 weeks, 通知公告 and 政策文件 within
+# 6 months; five or more not updated is a veto.
 FRESHNESS_MONTHS = {"policy": 6, "notice": 6}
 FRESHNESS_DAYS = {"news": 14}
+# C07: columns that should be updated at all ("应更新栏目"): every kind that lists dated documents,
+# not the standing ones (指南, 制度, 年报 columns, 机构信息, 权责清单, 标准目录, 依申请公开). Long not
+# updated: nothing dated within LONG_STALE_MONTHS; ten or more such columns is a veto.
+UPDATE_KINDS = ("news", "notice", "policy", "normative", "interpretation", "meeting", "emergency_plan", "other")
+LONG_STALE_MONTHS = load_catalog().get("C07").params["long_stale_months"]
 # C21: disclosure values that need a stated legal reason.
 WITHHELD = ("不予公开", "依申请公开")
 # Whitespace as Python's `\s` sees it in Chinese text (RE2's `\s` is ASCII only).
@@ -121,6 +127,7 @@ class RuleDates:
     report_year: int
     report_deadline: date
     catalog_due: date
+    long_stale_cutoff: date
 
     @classmethod
     def for_as_of(cls, as_of: date) -> RuleDates:
@@ -128,4 +135,5 @@ class RuleDates:
         cutoffs.update({kind: as_of - timedelta(days=n) for kind, n in FRESHNESS_DAYS.items()})
         year = report_year(as_of)
         return cls(as_of=as_of, freshness_cutoffs=cutoffs, report_year=year,
-                   report_deadline=date(year + 1, 1, 31), catalog_due=load_catalog().get("C14").due)
+                   report_deadline=date(year + 1, 1, 31), catalog_due=load_catalog().get("C14").due,
+                   long_stale_cutoff=months_before(as_of, LONG_STALE_MONTHS))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..model import Column, Doc
+from ..model import LAPSED, Column, Doc
 from .base import Twin, UnitContext, absolute, int_field, json_response, newest_first, place_attachments, read_json
 
 PAGE_SIZE = 10
@@ -64,11 +64,22 @@ def epoch(doc: Doc) -> int | None:
     return int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
 
 
-def article(doc: Doc, ids: GkmlptIds) -> dict:
-    return {"id": ids.post_id(doc), "title": doc.title, "date": epoch(doc), "publisher": doc.publisher or "",
+def article(doc: Doc, ids: GkmlptIds, abolished: bool, dated: bool) -> dict:
+    return {"id": ids.post_id(doc), "title": doc.title, "date": epoch(doc) if dated else None,
+            "publisher": doc.publisher or "",
             "identifier": doc.index_no or "", "document_number": doc.doc_number or "",
             "url": doc.path,  # made absolute when served
-            "is_abolished": doc.validity in ("废止", "失效")}
+            "is_abolished": abolished}
+
+
+def listed_abolished(doc: Doc) -> bool:
+    """The list's `is_abolished`: its own mark (R3), which mirrors the page unless a defect made them disagree."""
+    return doc.list_mark in LAPSED
+
+
+def page_abolished(doc: Doc) -> bool:
+    """The detail page's DETAIL.is_abolished: what the page itself says."""
+    return doc.abolished_mark or doc.validity in ("废止", "失效")
 
 
 class GkmlptTwin(Twin):
@@ -117,12 +128,12 @@ class GkmlptTwin(Twin):
         classify = {"id": ids.category_id(column), "name": column.name, "post_count": len(column.docs)}
         if column.note:
             classify["description"] = column.note
-        articles = [article(doc, ids) for doc in newest_first(column.docs)]
+        articles = [article(doc, ids, listed_abolished(doc), doc.show_list_date) for doc in newest_first(column.docs)]
         unit.write_data(self.name, f"{ids.category_id(column)}.json", {"classify": classify, "articles": articles})
 
     def detail_extra(self, unit: UnitContext, doc: Doc, column: Column) -> str:
         ids = gkmlpt_ids(unit)
-        detail = {**article(doc, ids), "classify_id": ids.category_id(column), "classify_name": column.name,
+        detail = {**article(doc, ids, page_abolished(doc), doc.page_shows_date), "classify_id": ids.category_id(column), "classify_name": column.name,
                   "written_date": f"{doc.written_date:%Y-%m-%d}" if doc.written_date else ""}
         payload = json.dumps(detail, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
         return f"<script>window._CONFIG = window._CONFIG || {{}}; window._CONFIG.DETAIL = {payload};</script>"

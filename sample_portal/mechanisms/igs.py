@@ -24,17 +24,18 @@ INDEX_FILE = "columns.json"
 
 
 def validity_flag(doc: Doc) -> str:
-    """IGS `YXX`: '0' 有效, '1' 无效; empty where the document carries no validity at all."""
-    if not doc.validity:
+    """IGS `YXX`: '0' 有效, '1' 无效; empty where the list marks no validity (R3: the list's own
+    mark, which mirrors the page unless a defect made them disagree)."""
+    if not doc.list_mark:
         return ""
-    return "0" if doc.validity == "有效" else "1"
+    return "0" if doc.list_mark == "有效" else "1"
 
 
 def content_item(doc: Doc, column: Column) -> dict:
     return {
         "BT": doc.title,
         "DOCPUBURL": doc.path,  # made absolute when served, with the host the request came to
-        "FBRQ": f"{doc.publish_date:%Y-%m-%d}T09:30:00" if doc.publish_date else None,
+        "FBRQ": f"{doc.publish_date:%Y-%m-%d}T09:30:00" if doc.publish_date and doc.show_list_date else None,
         "CWRQ": f"{doc.written_date:%Y-%m-%d}T00:00:00" if doc.written_date else None,
         "FWZH": doc.doc_number or "",
         "YXX": validity_flag(doc),
@@ -69,7 +70,7 @@ class IgsTwin(Twin):
         unit.write_data(self.name, f"{column.code}.json", items)
 
     def finish(self, unit: UnitContext) -> None:
-        served = {c.name: c.code for c in unit.site.columns if c.mechanism == self.name
+        served = {c.name: c.code for c in unit.site.columns if c.served_by == self.name
                   and not any(child.parent == c.code for child in unit.site.columns)}
         unit.write_data(self.name, INDEX_FILE, served)
         unit.add_route(f"{unit.prefix}igs/", self.name, {"unit_prefix": unit.prefix, "data": unit.data_dir(self.name)})

@@ -52,7 +52,9 @@ def record_html(unit: UnitContext, doc: Doc, style: JpageStyle) -> str:
     if shown and style.splits_dates:
         shown = shown.replace("-", "-\n")
     date_html = f"<span>{shown}</span>" if shown else ""
-    return f'<li><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(doc.title)}</a>{date_html}</li>'
+    renderer = unit.renderer
+    return (f'<li><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(renderer.list_link_text(doc))}</a>'
+            f"{date_html}{renderer.list_status_span(doc)}</li>")
 
 
 class JpageTwin(HanwebTwin):

@@ -67,9 +67,11 @@ def template_token(unit: UnitContext, channel_id: int) -> str:
 
 
 def list_item(unit: UnitContext, doc: Doc) -> str:
-    shown = unit.renderer.list_date(doc, "iso")
+    renderer = unit.renderer
+    shown = renderer.list_date(doc, "iso")
     return (f'<li class="xxgk-list"><a title="{escape(doc.title)}" href="{escape(doc.path)}" target="_blank">'
-            f'{escape(doc.title)}</a><span class="date">{shown}</span></li>')
+            f'{escape(renderer.list_link_text(doc))}</a><span class="date">{shown}</span>'
+            f'{renderer.list_status_span(doc)}</li>')
 
 
 def list_html(items: list[str]) -> str:

@@ -8,6 +8,10 @@ answers an HTML fragment of `tr_main_value_odd/even` rows and a `共N页` pager.
 The real quirk kept: the search does not filter by column. Whatever `infotypeId` asks, it
 answers every disclosure item of the unit (`jdid`), newest first, so a reader must keep only
 the rows whose URL carries `art_<its column id>_`.
+
+Units that mark validity in a 状态 column (shapes.py `cell`) answer a title row
+`<tr class="tr_main_title">…<td>状态</td></tr>` first and a `<td class="zt">` per row (现行有效,
+已废止 …, empty for documents without validity).
 """
 
 from __future__ import annotations
@@ -27,10 +31,14 @@ PAGE_SIZE = 15
 DATA_FILE = "items.json"
 
 
+TITLE_ROW = ('<tr class="tr_main_title"><td>标题</td><td>文号</td><td>发布日期</td><td>状态</td></tr>\n')
+
+
 def row_cells(unit: UnitContext, doc: Doc) -> str:
-    shown = unit.renderer.list_date(doc, "iso")
-    return (f'<td><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(doc.title)}</a></td>'
-            f"<td>{escape(doc.doc_number or '')}</td><td>{shown}</td>")
+    renderer = unit.renderer
+    shown = renderer.list_date(doc, "iso")
+    return (f'<td><a href="{escape(doc.path)}" title="{escape(doc.title)}">{escape(renderer.list_link_text(doc))}</a></td>'
+            f"<td>{escape(doc.doc_number or '')}</td><td>{shown}</td>{renderer.list_status_cell(doc)}")
 
 
 class XxgkSearchTwin(HanwebTwin):
@@ -58,10 +66,11 @@ class XxgkSearchTwin(HanwebTwin):
 
     def finish(self, unit: UnitContext) -> None:
         """The search's data: every item of every column the unit serves this way, newest first."""
-        columns = [c for c in unit.site.columns if c.mechanism == self.name]
+        columns = [c for c in unit.site.columns if c.served_by == self.name]
         docs = newest_first([d for c in columns for d in c.docs])
         unit.write_data(self.name, DATA_FILE, {"jdid": hanweb_ids(unit).jdid,
-                                               "rows": [row_cells(unit, d) for d in docs]})
+                                               "rows": [row_cells(unit, d) for d in docs],
+                                               "status_column": unit.site.list_marks == "cell"})
         unit.add_route(f"{unit.prefix}module/xxgk/", self.name,
                        {"unit_prefix": unit.prefix, "data": unit.data_dir(self.name), "charset": unit.charset})
 
@@ -84,6 +93,8 @@ async def handle(route, request: web.Request, out_dir: Path) -> web.StreamRespon
     shown = rows[(current - 1) * PAGE_SIZE:current * PAGE_SIZE]
     trs = "".join(f'<tr class="tr_main_value_{"odd" if i % 2 == 0 else "even"}">{cells}</tr>\n'
                   for i, cells in enumerate(shown))
+    if data.get("status_column"):
+        trs = TITLE_ROW + trs
     fragment = (f'<table class="tb_main" width="100%" cellspacing="0" cellpadding="0">\n{trs}</table>\n'
                 f'<div class="page">共 {len(rows)} 条记录&nbsp;&nbsp;共{pages}页&nbsp;&nbsp;当前第{current}页</div>\n')
     return html_response(fragment, params["charset"])

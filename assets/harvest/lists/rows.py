@@ -5,6 +5,7 @@ already one row each (a jpage `<record>`) or a bare table, so they are read here
 
 - url: the row's first followable `<a href>`, absolute against the page the row is shown on;
 - title: the link text, or its `title=` when the text is truncated (…, ...) or missing;
+- mark: a validity mark the row shows outside the title (已废止 …), in `meta` as ("mark", …);
 - date: the first date shown in the row outside the title, whitespace removed so a date split
   across lines (`2026-\\n01-\\n23`) reads `2026-01-23`; never part of a longer number (a bare
   索引号 `2026-02-00018` is no date).
@@ -16,6 +17,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ..marks import row_mark
 from ..urls import absolute_url
 from .base import ListItem
 
@@ -80,7 +82,9 @@ def item_of_row(node: LexborNode, base_url: str) -> ListItem | None:
     if url is None:
         return None
     title = anchor_title(anchor)
-    return ListItem(url=url, title=title, date_text=row_date(node.text(separator=" "), title))
+    text = node.text(separator=" ")
+    mark = row_mark(collapse(text), title)
+    return ListItem(url=url, title=title, date_text=row_date(text, title), meta=(("mark", mark),) if mark else ())
 
 
 def item_of_fragment(html: str, base_url: str) -> ListItem | None:

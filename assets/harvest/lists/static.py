@@ -60,7 +60,9 @@ class StaticList:
 
 def read_list_page(page: Page, links: PageLinks, position: int, first_url: str) -> ListPage:
     """Items of a list page and requests for every further page its pager implies."""
-    items = [ListItem(url=url, title=title, date_text=date) for url, title, date in links.items]
+    items = [ListItem(url=url, title=title, date_text=date,
+                      meta=(("mark", links.marks[url]),) if url in links.marks else ())
+             for url, title, date in links.items]
     return ListPage(items=items, requests=pager_requests(page, links, position, first_url),
                     note="" if items else links.text)
 
