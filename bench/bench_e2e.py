@@ -41,7 +41,8 @@ from assets.normalize.build import normalize_units  # noqa: E402
 from assets.validate import validate_warehouse  # noqa: E402
 from assets.validate.report import build_report  # noqa: E402
 from sample_portal.generator import DEFAULT_SEED  # noqa: E402
-from zwgk.registry import load_registry  # noqa: E402
+from core.registry import load_registry  # noqa: E402
+from core.warehouse import connect as warehouse_connect
 
 RUN_ID = "bench-e2e"
 
@@ -223,7 +224,7 @@ def _print_summary(stages: list[Stage], server_rss: float, validation) -> None:
 def _print_truth(portal: Path, warehouse: Path) -> None:
     """Check statuses and verdicts against the generator's ground truth, as tests/test_ground_truth.py does."""
     truth = json.loads((portal / "ground_truth.json").read_text(encoding="utf-8"))["units"]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with warehouse_connect(warehouse, read_only=True) as con:
         statuses = {(u, c): s for u, c, s in con.execute(
             "SELECT unit_id, check_id, status FROM check_results WHERE run_id = ?", [RUN_ID]).fetchall()}
         verdicts = dict(con.execute("SELECT unit_id, verdict FROM unit_scores WHERE run_id = ?", [RUN_ID]).fetchall())

@@ -140,7 +140,7 @@ def _child_harvest(registry_path: Path, store: Path, concurrency: int) -> None:
     import pyarrow
 
     from assets.harvest import HarvestSettings, harvest_units
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     pyarrow.table({"warm": [1]})  # pyarrow imports pandas on first use: keep that out of the timing
     registry = load_registry(registry_path)

@@ -1,12 +1,11 @@
 """Loading benchmark: normalized resources into the warehouse, through Arrow (issue: ≥ 500k rows/s).
 
 Builds realistic resource rows in memory (not timed): ~1.4 KB each, mostly Chinese text, every
-body different and about as compressible as real ones. Then times the production write path, `assets.normalize.warehouse.replace_units`
-(resources become one Parquet segment per batch of units, zwgk/segments.py), for a first load, a
-reload of the same units, and the one-unit-per-transaction path a Dagster partition takes. For
-comparison in the same run: DuckDB's own bulk INSERT of the same Arrow rows into a native table
-(what the warehouse did before segments), and what reading costs through the segment view versus
-the native table. Prints rows/s and peak RSS.
+body different and about as compressible as real ones. Then times the production write path, `core.warehouse.replace_units`
+(one DuckLake transaction per batch of units: DELETE, then one Arrow INSERT into the lake), for a
+first load, a reload of the same units, and the one-unit-per-transaction path a Dagster partition
+takes. For comparison in the same run: the same Arrow rows into a plain DuckDB table in its own
+file, and what reading costs from the lake versus that table. Prints rows/s and peak RSS.
 
     uv run python bench/bench_load.py --units 500 --per-unit 1000
 """
@@ -22,11 +21,12 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 import schemas
-from assets.normalize.warehouse import connect, replace_unit, replace_units
-from zwgk import segments
+from core import lake
+from core.warehouse import connect, replace_unit, replace_units
 
 SENTENCES = (
     "为深入贯彻落实党中央、国务院决策部署，结合我区实际，制定本方案。", "各单位要高度重视，加强组织领导，明确责任分工。",
@@ -110,7 +110,7 @@ def load_in_batches(con, tables: list[tuple[str, pa.Table]], batch: int) -> None
 
 
 def native_load(con, tables: list[tuple[str, pa.Table]], batch: int) -> None:
-    """What the warehouse did before segments: DELETE + one INSERT per batch into a DuckDB table."""
+    """The same write into a plain DuckDB table: DELETE + one INSERT per batch."""
     for start in range(0, len(tables), batch):
         part = tables[start:start + batch]
         con.execute("BEGIN TRANSACTION")
@@ -149,27 +149,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = Path(tmp) / "bench.duckdb"
         with connect(warehouse) as con:
-            first = timed("first load, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
-            timed("reload, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
-            timed("reload, 1 unit/txn", rows, lambda: load_in_batches(con, tables, 1))
+            first = timed("lake: first load, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
+            timed("lake: reload, 50 units/txn", rows, lambda: load_in_batches(con, tables, 50))
+            timed("lake: reload, 1 unit/txn", rows, lambda: load_in_batches(con, tables, 1))
             [(stored,)] = con.execute("SELECT count(*) FROM resources").fetchall()
             assert stored == rows, (stored, rows)
-            files = len(list(segments.segment_dir(con, "resources").glob("*.parquet"))) - 1
-            con.execute(schemas.ddl("resources", "native"))
-            native = timed("native table, 50 units/txn", rows, lambda: native_load(con, tables, 50))
-            con.execute("DELETE FROM native")
-            con.execute("CHECKPOINT")
-            con.register("everything", pa.concat_tables([t for _, t in tables]))
-            ceiling = timed("native table, one INSERT", rows,
-                            lambda: con.execute("INSERT INTO native SELECT * FROM everything; CHECKPOINT"))
-            print(f"segments load {first / native:.1f}x the native batched path and {first / ceiling:.1f}x "
-                  "DuckDB's single-INSERT rate, same run")
+            data = lake.data_dir(warehouse)
+            files = len(list(data.rglob("*.parquet")))
+            lake_bytes = warehouse.stat().st_size + sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
+            plain = duckdb.connect(str(Path(tmp) / "plain.duckdb"))
+            plain.execute(schemas.ddl("resources", "native"))
+            native = timed("plain DuckDB table, 50 units/txn", rows, lambda: native_load(plain, tables, 50))
+            plain.execute("DELETE FROM native")
+            plain.execute("CHECKPOINT")
+            plain.register("everything", pa.concat_tables([t for _, t in tables]))
+            ceiling = timed("plain DuckDB table, one INSERT", rows,
+                            lambda: plain.execute("INSERT INTO native SELECT * FROM everything; CHECKPOINT"))
+            print(f"lake load {first / native:.1f}x the plain table's batched path and {first / ceiling:.1f}x "
+                  "its single-INSERT rate, same run")
             for label, sql in READS.items():
-                view, table = best_of(con, sql.format(t="resources")), best_of(con, sql.format(t="native"))
-                print(f"read {label:34s} view {view * 1000:7.1f} ms, native table {table * 1000:7.1f} ms")
-        segment_bytes = sum(p.stat().st_size for p in segments.segments_root(warehouse).rglob("*"))
+                from_lake, table = best_of(con, sql.format(t="resources")), best_of(plain, sql.format(t="native"))
+                print(f"read {label:34s} lake {from_lake * 1000:7.1f} ms, plain table {table * 1000:7.1f} ms")
+            plain.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"segments {segment_bytes / 1e6:,.0f} MB in {files} files; "
+    print(f"lake {lake_bytes / 1e6:,.0f} MB (catalog and {files} data files, after the reloads); "
           f"peak RSS {peak:,.0f} MB (includes the {rows:,} rows built in memory)")
 
 

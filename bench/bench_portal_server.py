@@ -167,7 +167,7 @@ def _start(command: list[str], portal: Path, registry: Path, port_base: int, log
 def _urls(portal: Path, registry_path: Path) -> tuple[list[str], int]:
     """Every file both servers serve alike, as a URL on the registry's host names; and how many were left out."""
     from sample_portal.server import load_manifest
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     registry = load_registry(registry_path)
     origins = {}
@@ -262,7 +262,7 @@ def _order(round_number: int) -> list[str]:
 
 def _compare(servers: dict[str, list[str]], portal: Path, work: Path, args: argparse.Namespace) -> dict:
     """Alternate the servers; per server and pass, a list of results (one per round)."""
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     results: dict[tuple[str, str], list[dict]] = {}
     for round_number in range(args.rounds):
@@ -320,7 +320,7 @@ def _harvest_child(registry_path: Path, store: Path, concurrency: int) -> None:
     import pyarrow
 
     from assets.harvest import HarvestSettings, harvest_units
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     pyarrow.table({"warm": [1]})  # pyarrow imports pandas on first use: keep that out of the timing
     registry = load_registry(registry_path)
@@ -337,7 +337,7 @@ def _harvest_child(registry_path: Path, store: Path, concurrency: int) -> None:
 
 def _profile(command: list[str], portal: Path, work: Path, args: argparse.Namespace) -> None:
     """Run the new server under cProfile for one pass at the top concurrency; print where it spends time."""
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     profiled = [sys.executable, "-m", "cProfile", "-o", args.profile, *command[1:]]
     registry = work / "registry-profile.yaml"

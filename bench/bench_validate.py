@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import schemas  # noqa: E402
-from zwgk import segments, warehouse  # noqa: E402
+from core import lake, warehouse  # noqa: E402
 from sample_portal import content  # noqa: E402
 
 AS_OF = date(2021, 3, 1)
@@ -351,11 +352,12 @@ def main() -> None:
         db = args.db or Path(tmp) / "bench.duckdb"
         if not (args.keep and db.exists()):
             db.unlink(missing_ok=True)
+            shutil.rmtree(lake.data_dir(db), ignore_errors=True)
             started = time.perf_counter()
             resources = synthesize(db, args.units, args.docs_per_unit)
-            size = db.stat().st_size + sum(p.stat().st_size for p in segments.segments_root(db).rglob("*.*"))
+            size = db.stat().st_size + sum(p.stat().st_size for p in lake.data_dir(db).rglob("*.*"))
             print(f"synthesized {args.units} units, {resources} resources in {time.perf_counter() - started:.1f} s "
-                  f"({size / 2**20:.0f} MB with its segments; synthesis peak RSS {peak_rss_mb():.0f} MB)")
+                  f"({size / 2**20:.0f} MB with its lake data; synthesis peak RSS {peak_rss_mb():.0f} MB)")
         print("validation (fresh process):")
         subprocess.run([sys.executable, __file__, "--validate-only", str(db)], check=True)
 

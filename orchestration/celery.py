@@ -47,7 +47,7 @@ from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 from assets.harvest.asset import harvested_pages
 from assets.normalize.asset import normalized_resources
 from assets.validate.asset import unit_verdicts
-from zwgk.registry import Registry, Unit, load_registry
+from core.registry import Registry, Unit, load_registry
 
 BROKER_ENV = "ZWGK_CELERY_BROKER"
 BACKEND_ENV = "ZWGK_CELERY_BACKEND"

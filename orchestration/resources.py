@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from zwgk.registry import Registry, load_registry
+from core.registry import Registry, load_registry
 
 
 class RegistryResource(ConfigurableResource):

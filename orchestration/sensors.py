@@ -15,7 +15,7 @@ from dagster import (
 
 from orchestration.partitions import unit_partitions
 from orchestration.resources import RegistryResource
-from zwgk.registry import RegistryError
+from core.registry import RegistryError
 
 
 def partition_changes(registered: list[str], existing: list[str]) -> tuple[list[str], list[str]]:

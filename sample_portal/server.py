@@ -71,7 +71,7 @@ from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion10, HttpVersion11
 
 from sample_portal.mechanisms import DynamicRoutes
-from zwgk.registry import (
+from core.registry import (
     OPTIONAL_FIELDS,
     Registry,
     dump_registry,

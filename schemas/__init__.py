@@ -50,26 +50,12 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Storage:
-    """How a table is kept: a DuckDB table, or Parquet segments behind a view (zwgk/segments.py)."""
-    kind: str = "table"
-    dictionary: tuple[str, ...] = ()  # Parquet dictionary-encodes these (few distinct values)
-    statistics: tuple[str, ...] = ()  # Parquet min/max statistics, for filtering by these
-    uncompressed: tuple[str, ...] = ()  # long text written plain: compressing it halves the write rate
-
-
-@dataclass(frozen=True)
 class Table:
     name: str
     description_zh: str
     description_en: str
     primary_key: tuple[str, ...]
     fields: tuple[Field, ...]
-    storage: Storage = Storage()
-
-    @property
-    def segmented(self) -> bool:
-        return self.storage.kind == "segments"
 
     @property
     def field_names(self) -> list[str]:
@@ -93,13 +79,8 @@ def load_schema(path: Path = SCHEMA_PATH) -> Schema:
                 raise ValueError(f"{path}: {name}.{f['name']}: unknown type {f['type']!r}")
             vocabulary = f.get("vocabulary") or VOCABULARIES.get(f.get("vocabulary_ref", ""), [])
             fields.append(Field(f["name"], f["type"], bool(f.get("required")), f["zh"], f["en"], tuple(vocabulary)))
-        storage = spec.get("storage") or {}
-        if storage.get("kind", "table") not in ("table", "segments"):
-            raise ValueError(f"{path}: {name}: unknown storage kind {storage['kind']!r}")
         tables[name] = Table(name, spec["description_zh"], spec["description_en"], tuple(spec["primary_key"]),
-                             tuple(fields), Storage(storage.get("kind", "table"), tuple(storage.get("dictionary", ())),
-                                                    tuple(storage.get("statistics", ())),
-                                                    tuple(storage.get("uncompressed", ()))))
+                             tuple(fields))
     return Schema(version=str(data["schema_version"]), tables=tables)
 
 
@@ -113,9 +94,9 @@ def table(name: str) -> Table:
 def ddl(table_name: str, name: str | None = None) -> str:
     """CREATE TABLE for one table (optionally under another name, e.g. a staging table).
 
-    The primary key is documented, not declared: every writer replaces a unit's rows whole, which
-    keeps keys unique by construction, and DuckDB's index would slow bulk loads several times over
-    (bench/bench_load.py). tests/test_schema.py checks uniqueness on real data instead.
+    The primary key is documented, not declared: DuckLake has no PRIMARY KEY, UNIQUE or index (only
+    NOT NULL), and every writer replaces a unit's rows whole, which keeps keys unique by
+    construction. tests/test_schema.py checks uniqueness on real data instead.
     """
     spec = table(table_name)
     columns = [f'    "{f.name}" {f.sql_type}{" NOT NULL" if f.required else ""}' for f in spec.fields]
@@ -123,33 +104,30 @@ def ddl(table_name: str, name: str | None = None) -> str:
 
 
 def all_ddl() -> str:
-    """CREATE TABLE for every table kept in DuckDB (segmented tables are views: zwgk/segments.py)."""
-    return "\n\n".join(ddl(name) for name, spec in load_schema().tables.items() if not spec.segmented)
+    """CREATE TABLE for every table (the warehouse runs it in its lake: core/warehouse.py)."""
+    return "\n\n".join(ddl(name) for name in load_schema().tables)
 
 
 def migrate(con) -> None:
-    """Bring an older warehouse's DuckDB tables up to this schema: add missing columns (NULL in old
+    """Bring an older warehouse's tables up to this schema: add missing columns (NULL in old
     rows, so they are added nullable) and drop NOT NULL where a field became optional.
 
     Fields are only ever added at the end of a table, so positional inserts keep lining up.
     """
     present: dict[str, dict[str, bool]] = {}
     for table_name, column, nullable in con.execute(
-        "SELECT table_name, column_name, is_nullable FROM duckdb_columns() WHERE schema_name = 'main'"
+        "SELECT table_name, column_name, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'"
     ).fetchall():
         present.setdefault(table_name, {})[column] = nullable
     for name, spec in load_schema().tables.items():
-        if spec.segmented or name not in present:
+        if name not in present:
             continue
         for f in spec.fields:
             if f.name not in present[name]:
                 con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{f.name}" {f.sql_type}')
             elif not f.required and not present[name][f.name]:
                 con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{f.name}" DROP NOT NULL')
-
-
-def segmented_tables() -> list[str]:
-    return [name for name, spec in load_schema().tables.items() if spec.segmented]
 
 
 @lru_cache(maxsize=None)
@@ -188,8 +166,6 @@ def markdown() -> str:
     for spec in load_schema().tables.values():
         lines += [f"## `{spec.name}`: {spec.description_zh}", "", spec.description_en, "",
                   f"Primary key: {', '.join(f'`{k}`' for k in spec.primary_key)}", "",
-                  *([f"Stored as Parquet segments under `<warehouse>.segments/{spec.name}/`, read through the "
-                     f"view `{spec.name}` in the warehouse.", ""] if spec.segmented else []),
                   "| field | type | required | 说明 | description | vocabulary |", "|---|---|---|---|---|---|"]
         for f in spec.fields:
             vocabulary = ", ".join(f.vocabulary)

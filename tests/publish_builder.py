@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 import schemas
-from zwgk import warehouse
+from core import warehouse
 from expectations.catalog import load_catalog
 
 HOST = "www.bh.zwgk.test:8080"

@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import duckdb
 import pytest
 
 from assets.validate import validate_warehouse
+from core.warehouse import connect as warehouse_connect
 
 
 @pytest.fixture(scope="module")
 def verdicts(pipeline_data):
     truth = json.loads((pipeline_data.portal_dir / "ground_truth.json").read_text(encoding="utf-8"))
     summary = validate_warehouse(pipeline_data.warehouse, date.fromisoformat(truth["as_of"]), run_id="ground-truth")
-    with duckdb.connect(str(pipeline_data.warehouse), read_only=True) as con:
+    with warehouse_connect(pipeline_data.warehouse, read_only=True) as con:
         checks = con.execute("SELECT unit_id, check_id, status, message FROM check_results WHERE run_id = 'ground-truth'"
                              ).fetchall()
         scores = con.execute("SELECT unit_id, score, verdict, veto FROM unit_scores WHERE run_id = 'ground-truth'"

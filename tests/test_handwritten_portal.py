@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from sample_portal.server import PortalServer
+from core.warehouse import connect as warehouse_connect
 
 PORTAL = Path(__file__).parent / "fixtures" / "handwritten_portal"
 RUN_ID = "handwritten"
@@ -45,7 +46,7 @@ def results(tmp_path_factory):
     for unit in registry.units:
         normalize_unit(unit, work / "harvest", work / "zwgk.duckdb")
     summary = validate_warehouse(work / "zwgk.duckdb", date.fromisoformat(manifest["as_of"]), run_id=RUN_ID)
-    with duckdb.connect(str(work / "zwgk.duckdb"), read_only=True) as con:
+    with warehouse_connect(work / "zwgk.duckdb", read_only=True) as con:
         checks = con.execute(
             "SELECT unit_id, check_id, status, message, evidence_url FROM check_results WHERE run_id = ?", [RUN_ID]
         ).fetchall()

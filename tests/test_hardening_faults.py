@@ -26,6 +26,7 @@ from assets.normalize.build import normalize_units
 from assets.validate import validate_warehouse
 from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
+from core.warehouse import connect as warehouse_connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,7 +45,7 @@ def _path(url: str) -> str:
 
 
 def _rows(db: Path, sql: str, *params) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with warehouse_connect(db, read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 
 
@@ -216,7 +217,7 @@ def test_a_unit_whose_site_is_down_keeps_its_rows_and_says_why(fault_run):
     verdicts = _verdicts(fault_run.db, "faults", "teda")
     assert verdicts["C01"][0] == "n/a" and "503" in verdicts["C01"][1] and "无法核查" in verdicts["C01"][1]
     assert {v[0] for v in verdicts.values()} == {"n/a"}
-    with duckdb.connect(str(fault_run.db), read_only=True) as con:
+    with warehouse_connect(fault_run.db, read_only=True) as con:
         [(verdict, score)] = con.execute(
             "SELECT verdict, score FROM unit_scores WHERE run_id = 'faults' AND unit_id = 'teda'").fetchall()
     assert (verdict, score) == ("无法核查", None)
@@ -229,24 +230,24 @@ def test_a_unit_whose_site_is_down_keeps_its_rows_and_says_why(fault_run):
 KILLED_NORMALIZE = textwrap.dedent("""
     import sys, time
     from datetime import datetime
-    from assets.normalize import warehouse
+    from core import warehouse
     from assets.normalize.build import normalize_units
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
 
     registry_path, store, db, units, kill_batch = sys.argv[1:6]
-    stage = warehouse.segments.stage  # inside replace_units' transaction: writes the resources segment
+    load_table = warehouse.load_table  # inside replace_units' transaction: one bulk insert per table
     calls = {"resources": 0}
 
-    def stage_then_hang(con, name, unit_ids, rows):
-        staged = stage(con, name, unit_ids, rows)
-        staged.settle()  # the segment's files are on disk, the transaction not committed
+    def load_then_hang(con, name, rows):
+        load_table(con, name, rows)
+        if name != "resources":
+            return
         calls["resources"] += 1
-        if calls["resources"] == int(kill_batch):  # units and columns replaced, segment written, not committed
+        if calls["resources"] == int(kill_batch):  # units, columns, resources written, not committed
             print("mid-write", flush=True)
             time.sleep(600)
-        return staged
 
-    warehouse.segments.stage = stage_then_hang
+    warehouse.load_table = load_then_hang
     registry = load_registry(registry_path)
     normalize_units([registry.get(u) for u in units.split(",")], store, db, now=datetime(2021, 3, 1, 8), batch_size=2)
     print("finished", flush=True)
@@ -271,11 +272,10 @@ def _normalize_killed(pipeline_data, db: Path, kill_batch: int) -> None:
 
 def _tables(db: Path) -> dict[str, list[tuple]]:
     """Every table of the warehouse, every row, sorted (NULL-safe)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        # Segment file names are random: the manifest is compared without them.
-        return {n: sorted(con.execute("SELECT * EXCLUDE (file) FROM segment_files" if n == "segment_files"
-                                      else f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+    with warehouse_connect(db, read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_catalog = current_database() ORDER BY 1").fetchall()]
+        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
 @pytest.fixture(scope="module")
@@ -297,18 +297,11 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     assert {r[0] for r in after_kill["units"]} == committed  # no half-written unit
     for name in ("units", "resources", "columns", "attachments", "link_checks"):
         assert after_kill[name] == [r for r in reference[name] if _unit_of(name, r) in committed], name
-    orphans = _unreferenced_segments(db)
-    assert orphans, "the killed batch had written its segment before the kill"
+    # Data files the killed transaction wrote are named by no snapshot: readers never see them
+    # (DuckLake's orphan-file cleanup deletes them; maintenance is still to come, issue 15).
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
     assert _tables(db) == reference
-    assert not _unreferenced_segments(db), "the rerun removes the killed run's segment"
-
-
-def _unreferenced_segments(db: Path) -> set[str]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        referenced = {f for (f,) in con.execute("SELECT file FROM segment_files").fetchall()}
-    return {p.name for p in (db.parent / "zwgk.segments" / "resources").iterdir()} - referenced - {"_schema.parquet"}
 
 
 def test_sigkill_while_rewriting_units_keeps_their_previous_rows(pipeline_data, reference, tmp_path):

@@ -45,6 +45,7 @@ from assets.publish.source import read_snapshot
 from assets.validate import validate_warehouse
 from assets.validate.report import build_report, page_name
 from sample_portal.server import PortalServer
+from core.warehouse import connect as warehouse_connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -73,7 +74,7 @@ def _files(root: Path) -> set[Path]:
 
 
 def _query(run, sql, *params):
-    with duckdb.connect(str(run["work"] / "zwgk.duckdb"), read_only=True) as con:
+    with warehouse_connect(run["work"] / "zwgk.duckdb", read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 
 
@@ -135,7 +136,7 @@ def test_report_renders_hostile_text_inertly_in_chromium(run, tmp_path):
 def test_report_and_pipeline_write_nothing_outside_their_directories(run):
     work = run["work"]
     created = _files(work) - run["before"]
-    allowed = (work / "harvest", work / "report", work / "portal", work / "zwgk.segments")
+    allowed = (work / "harvest", work / "report", work / "portal", work / "zwgk.lake")
     stray = [p for p in created if not any(p.is_relative_to(a) for a in allowed)
              and not p.name.startswith(("zwgk.duckdb", "registry.yaml"))]
     assert stray == []
@@ -226,6 +227,6 @@ def test_a_valueless_href_on_one_page_does_not_stop_normalize(tmp_path):
     units = [registry.get("kw"), registry.get("mzj")]
     summaries = normalize_units(units, tmp_path / "store", tmp_path / "zwgk.duckdb")
     assert [s.unit_id for s in summaries] == ["kw", "mzj"]
-    with duckdb.connect(str(tmp_path / "zwgk.duckdb"), read_only=True) as con:
+    with warehouse_connect(tmp_path / "zwgk.duckdb", read_only=True) as con:
         urls = {u for (u,) in con.execute("SELECT url FROM resources WHERE unit_id = 'mzj'").fetchall()}
     assert any(u.endswith(path) for u in urls)

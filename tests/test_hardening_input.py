@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.normalize import ExtractionError, extract_page
-from zwgk.registry import Registry, RegistryError, load_registry, parse_registry
+from core.registry import Registry, RegistryError, load_registry, parse_registry
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -32,7 +32,7 @@ from assets.publish import PublishError, publish_catalog
 from assets.publish.client import CkanClient, CkanUnavailable
 from assets.publish.console import publish_with_progress
 from assets.publish.names import Names
-from zwgk.registry import parse_registry
+from core.registry import parse_registry
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

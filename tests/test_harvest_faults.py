@@ -18,7 +18,7 @@ from harvest_sites import build_portal, path_of, rows_by_path
 
 from assets.harvest import HarvestSettings, harvest_units, open_unit_store
 from sample_portal.server import PortalServer
-from zwgk.registry import dump_registry
+from core.registry import dump_registry
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +148,7 @@ def test_redirect_to_a_literal_private_address_is_refused(portal, tmp_path):
 KILLED_HARVEST = textwrap.dedent("""
     import sys
     from assets.harvest import HarvestSettings, harvest_units
-    from zwgk.registry import load_registry
+    from core.registry import load_registry
     harvest_units(load_registry(sys.argv[1]), ["jyj"], sys.argv[2], HarvestSettings(flush_interval=0.2))
 """)
 

@@ -20,7 +20,7 @@ import pytest
 from assets.harvest import HarvestSettings, harvest_units, open_unit_store, read_fetch_log
 from assets.harvest.storeview import UnitStoreView
 from sample_portal.server import PortalServer
-from zwgk.registry import HostOptions
+from core.registry import HostOptions
 
 pytestmark = pytest.mark.slow
 

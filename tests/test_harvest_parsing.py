@@ -9,7 +9,7 @@ from assets.harvest.extract import PageLinks, extract_links
 from assets.harvest.pagination import ScriptPager, list_pages, page_number, script_pager
 from assets.harvest.settings import HarvestSettings
 from assets.harvest.urls import UnitScope, absolute_url, dedupe_key, is_attachment
-from zwgk.registry import parse_registry
+from core.registry import parse_registry
 
 BASE = "http://www.bh.zwgk.test:8080/jyj/zfxxgk/gfxwj/index.html"
 

@@ -16,7 +16,7 @@ from assets.harvest.extract import PageLinks, extract_links
 from assets.harvest.lists.base import ListItem, ListRequest, Page
 from assets.harvest.lists.jsobject import JsName, object_after, parse_js_value, resolve_names
 from assets.harvest.lists.shell import is_js_shell
-from zwgk.registry import LIST_SOURCES
+from core.registry import LIST_SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lists"
 HTML = "text/html; charset=utf-8"

@@ -14,11 +14,12 @@ import pytest
 
 from assets.normalize.build import normalize_unit, stable_id
 from assets.normalize.report_table import report_figures
-from assets.normalize.warehouse import WarehouseLockedError, connect, replace_unit
+from core.warehouse import WarehouseLockedError, connect, replace_unit
+from core.warehouse import connect as warehouse_connect
 
 
 def query(pipeline_data, sql, *params):
-    with duckdb.connect(str(pipeline_data.warehouse), read_only=True) as con:
+    with warehouse_connect(pipeline_data.warehouse, read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 
 
@@ -109,7 +110,7 @@ def test_rerun_reuses_unchanged_pages_and_keeps_history(pipeline_data, tmp_path)
     second = normalize_unit(unit, pipeline_data.store_dir, warehouse, now=datetime(2021, 2, 1))
     assert first.extracted == first.resources > 40 and first.reused == 0
     assert second.extracted == 0 and second.reused == first.resources
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with warehouse_connect(warehouse, read_only=True) as con:
         [(units_first_seen,)] = con.execute("SELECT first_seen FROM units").fetchall()
         [(resources,)] = con.execute("SELECT count(*) FROM resources").fetchall()
     assert units_first_seen == datetime(2021, 1, 1) and resources == first.resources
@@ -130,7 +131,7 @@ def test_documented_primary_keys_are_unique(pipeline_data):
 
 def test_a_unit_never_harvested_is_reported_and_keeps_its_rows(pipeline_data, tmp_path):
     from assets.normalize.build import normalize_units
-    from zwgk.registry import Unit
+    from core.registry import Unit
 
     warehouse = tmp_path / "w.duckdb"
     mzj = pipeline_data.registry.get("mzj")
@@ -138,7 +139,7 @@ def test_a_unit_never_harvested_is_reported_and_keeps_its_rows(pipeline_data, tm
     summaries = normalize_units([mzj, ghost], pipeline_data.store_dir, warehouse)
     assert [s.not_harvested for s in summaries] == [False, True]
     assert "unit ghost: not normalized" in summaries[1].errors[0]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with warehouse_connect(warehouse, read_only=True) as con:
         [(count,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = 'mzj'").fetchall()
     assert count == summaries[0].resources > 40
 
@@ -150,7 +151,7 @@ def test_units_dropped_from_the_registry_are_marked_removed_not_deleted(pipeline
     mzj, teda = pipeline_data.registry.get("mzj"), pipeline_data.registry.get("teda")
     normalize_units([mzj, teda], pipeline_data.store_dir, warehouse, registered=["mzj", "teda"])
     normalize_units([mzj], pipeline_data.store_dir, warehouse, registered=["mzj"], now=datetime(2021, 5, 1))
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with warehouse_connect(warehouse, read_only=True) as con:
         removed = dict(con.execute("SELECT unit_id, removed_at FROM units").fetchall())
         [(teda_resources,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = 'teda'").fetchall()
     assert removed == {"mzj": None, "teda": datetime(2021, 5, 1)}

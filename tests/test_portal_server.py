@@ -42,7 +42,7 @@ from sample_portal.server import (
     load_manifest,
     parse_range,
 )
-from zwgk.registry import load_registry
+from core.registry import load_registry
 
 MTIME_NS = 1_614_556_800_123_456_789  # 2021-03-01, with nanoseconds, as the generator sets them
 LIST_PAGE = "<html><body>区教育局 信息公开目录 第1页</body></html>\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from zwgk.registry import RegistryError, dump_registry, load_registry, parse_registry
+from core.registry import RegistryError, dump_registry, load_registry, parse_registry
 
 GOOD_UNIT = {"id": "jyj", "name": "区教育局", "kind": "bureau", "url": "https://www.bh.zwgk.test/jyj/zfxxgk/"}
 

@@ -27,6 +27,7 @@ from assets.validate import validate_warehouse
 from assets.validate.report import build_report, page_name
 from schemas.vocabulary import column_note, is_article_text, list_mark_validity
 from warehouse_builder import AS_OF, INTERPRETATION_BODY, NORMATIVE_BODY, Unit, Warehouse
+from core.warehouse import connect as warehouse_connect
 
 # -- reading the pages --------------------------------------------------------------------------
 
@@ -221,7 +222,7 @@ def validated(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def results(validated) -> dict[tuple[str, str], dict]:
-    with duckdb.connect(str(validated), read_only=True) as con:
+    with warehouse_connect(validated, read_only=True) as con:
         rows = con.execute("""SELECT r.unit_id, r.check_id, r.status, r.message, r.evidence_urls, r.evidence_text,
                                      r.rule_applied, r.warning, list_contains(s.veto_checks, r.check_id) AS veto
                               FROM check_results r JOIN unit_scores s USING (run_id, unit_id)""").fetchall()

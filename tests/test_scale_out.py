@@ -32,6 +32,7 @@ from orchestration.celery import HARVEST_STEP, WAREHOUSE_QUEUE, harvest_queue
 from orchestration.partitions import unit_partitions
 from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
+from core.warehouse import connect as warehouse_connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -249,7 +250,7 @@ def test_units_of_one_host_are_harvested_one_after_the_other(runs):
 
 def test_the_warehouse_holds_both_units(runs, deployment):
     home, _ = deployment
-    with duckdb.connect(str(home / "data" / "zwgk.duckdb"), read_only=True) as con:
+    with warehouse_connect(home / "data" / "zwgk.duckdb", read_only=True) as con:
         resources = dict(con.execute("SELECT unit_id, count(*) FROM resources GROUP BY unit_id").fetchall())
         verdicts = dict(con.execute("SELECT unit_id, verdict FROM unit_scores").fetchall())
     assert set(resources) == set(UNITS) and min(resources.values()) >= 10

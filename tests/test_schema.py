@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 
 import schemas
-from zwgk import warehouse
+from core import warehouse
 
 REQUIRED_RESOURCE_FIELDS = (
     "resource_id unit_id column_id url title index_no publisher doc_number written_date publish_date subject genre "
@@ -24,7 +24,7 @@ def test_resources_table_has_the_contract_fields():
 
 
 def test_ddl_creates_tables_matching_the_arrow_schemas(tmp_path):
-    """Tables and segmented tables' views alike read back with the schema's names and types."""
+    """Every table, created in the lake, reads back with the schema's names and types."""
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         for name in schemas.load_schema().tables:
             arrow = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema

@@ -15,6 +15,7 @@ import pytest
 
 from assets.validate import validate_warehouse
 from warehouse_builder import AS_OF, HOST, NOW, NORMATIVE_BODY, REPORT_BODY, Unit, Warehouse
+from core.warehouse import connect as warehouse_connect
 
 RUN = "checks"
 
@@ -356,7 +357,7 @@ def build_scenarios(path) -> Warehouse:
 def validated(tmp_path_factory):
     db = build_scenarios(tmp_path_factory.mktemp("checks") / "warehouse.duckdb").write()
     summary = validate_warehouse(db, AS_OF, run_id=RUN)
-    with duckdb.connect(str(db)) as con:
+    with warehouse_connect(db) as con:
         results = con.execute("SELECT unit_id, check_id, status, message, evidence_url FROM check_results").fetchall()
         scores = con.execute("SELECT unit_id, score, verdict, veto, veto_checks FROM unit_scores").fetchall()
     return {

@@ -12,6 +12,7 @@ from assets.validate import validate_unit, validate_warehouse
 from assets.validate.rules import RuleDates, key_area_pattern, months_before, report_year
 from expectations.suites import BOUNDS, FEATURE_COLUMNS, data_docs_index, run_suites
 from warehouse_builder import AS_OF, Warehouse
+from core.warehouse import connect as warehouse_connect
 
 ROW = "SELECT unit_id, check_id, status, severity, evidence_url, message FROM check_results WHERE run_id = $r"
 SCORE = "SELECT unit_id, score, verdict, veto, veto_checks FROM unit_scores WHERE run_id = $r"
@@ -29,7 +30,7 @@ def warehouse(tmp_path_factory):
 
 
 def rows(db, sql: str, run_id: str) -> set[tuple]:
-    with duckdb.connect(str(db)) as con:
+    with warehouse_connect(db) as con:
         return {tuple(tuple(v) if isinstance(v, list) else v for v in row)
                 for row in con.execute(sql, {"r": run_id}).fetchall()}
 
@@ -47,10 +48,10 @@ def test_one_unit_alone_gets_the_rows_of_a_full_run(warehouse):
 def test_rerunning_a_run_replaces_only_its_units_rows(warehouse):
     validate_warehouse(warehouse, AS_OF, run_id="again")
     validate_warehouse(warehouse, AS_OF, run_id="again")
-    with duckdb.connect(str(warehouse)) as con:
+    with warehouse_connect(warehouse) as con:
         before = dict(con.execute("SELECT unit_id, checked_at FROM unit_scores WHERE run_id = 'again'").fetchall())
     validate_unit(warehouse, "qzf", AS_OF, run_id="again")
-    with duckdb.connect(str(warehouse)) as con:
+    with warehouse_connect(warehouse) as con:
         after = dict(con.execute("SELECT unit_id, checked_at FROM unit_scores WHERE run_id = 'again'").fetchall())
         count = con.execute("SELECT count(*) FROM check_results WHERE run_id = 'again'").fetchone()[0]
     assert count == 4 * 22
@@ -61,7 +62,7 @@ def test_runs_accumulate_for_the_trend(warehouse):
     first = validate_warehouse(warehouse, AS_OF - timedelta(days=1))
     second = validate_warehouse(warehouse, AS_OF)
     assert first.run_id != second.run_id
-    with duckdb.connect(str(warehouse)) as con:
+    with warehouse_connect(warehouse) as con:
         runs = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM unit_scores").fetchall()}
     assert {first.run_id, second.run_id} <= runs
     assert (second.units, second.passed, second.failed, second.vetoed) == (4, 3, 1, 1)

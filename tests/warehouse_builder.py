@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 import schemas
-from zwgk import warehouse
+from core import warehouse
 
 AS_OF = date(2021, 3, 1)
 NOW = datetime(2021, 3, 1, 8, 0)

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from zwgk.registry import RegistryError, load_registry
-from zwgk.warehouse import WarehouseLockedError
+from core.registry import RegistryError, load_registry
+from core.warehouse import WarehouseLockedError
 
 app = typer.Typer(help="zwgk: harvest, normalize, validate and publish 政府信息公开 columns.", no_args_is_help=True)
 sites_app = typer.Typer(help="The built-in sample Binhai portal.", no_args_is_help=True)
@@ -134,17 +134,17 @@ def extract(
     column_kind: Optional[str] = typer.Option(None, help="Kind of the column the page is listed in."),
 ) -> None:
     """Print one page as a resource record in JSON (the pipeline's own extraction code)."""
-    from zwgk.records import record_json
+    from core.records import record_json
 
     try:
         body = page.read_bytes()
     except OSError as exc:
         console.print(f"[red]error:[/] cannot read {page}: {exc.strerror}")
         raise typer.Exit(2) from None
-    from assets.normalize.extract import ExtractionError
+    from assets.normalize.extract import ExtractionError, extract_page
 
     try:
-        typer.echo(record_json(body, url, charset=charset, column_kind=column_kind))
+        typer.echo(record_json(extract_page(body, url, charset=charset, column_kind=column_kind)))
     except ExtractionError as exc:
         console.print(f"[red]error:[/] {page}: {exc}")
         raise typer.Exit(1) from None
@@ -154,7 +154,7 @@ def extract(
 def normalize(
     units_file: Path = typer.Option(..., "--units", help="Unit registry YAML."),
     store: Path = typer.Option(Path("var/harvest"), help="Harvest store directory."),
-    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Normalize only this unit (repeatable)."),
 ) -> None:
     """Extract harvested pages into the resource schema in the warehouse."""
@@ -177,7 +177,7 @@ def _parse_date(value: str | None, option: str) -> date:
 
 @app.command("validate")
 def validate(
-    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     as_of: Optional[str] = typer.Option(None, help="Apply the rules as of this date (default today)."),
     run_id: Optional[str] = typer.Option(None, help="Run id (default: a new timestamped id)."),
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Validate only this unit (repeatable)."),
@@ -196,7 +196,7 @@ def validate(
 
 @app.command("report")
 def report(
-    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     out: Path = typer.Option(Path("var/report"), help="Directory for the static HTML report."),
     run_id: Optional[str] = typer.Option(None, help="Report this run (default: the latest)."),
 ) -> None:
@@ -230,7 +230,7 @@ def ckan_target(ckan_url: str | None) -> tuple[str, str]:
 
 @app.command("publish")
 def publish(
-    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse DuckDB file."),
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     units_file: Optional[Path] = typer.Option(None, "--units", help="Registry: units missing from it are marked superseded."),
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Publish only this unit's directory (repeatable)."),
     out_dir: Path = typer.Option(Path("var/publish"), help="Where the export files are written."),
@@ -298,14 +298,10 @@ def demo(
 
 @schema_app.command("ddl")
 def schema_ddl() -> None:
-    """Print the DuckDB DDL of every table (segmented tables: the columns their view reads)."""
+    """Print the DDL of every table, as the warehouse creates them in its DuckLake."""
     import schemas
 
     typer.echo(schemas.all_ddl())
-    for name in schemas.segmented_tables():
-        typer.echo(f"\n-- {name}: Parquet segments in <warehouse>.segments/{name}/, read through the view "
-                   f"{name} (zwgk/segments.py); its columns:")
-        typer.echo("\n".join("-- " + line for line in schemas.ddl(name).splitlines()))
 
 
 @schema_app.command("docs")

@@ -15,7 +15,7 @@ from typing import Callable
 from rich.console import Console
 
 from zwgk.progress import harvest_with_progress, normalize_with_progress, print_validation
-from zwgk.registry import Registry
+from core.registry import Registry
 
 
 class PipelineError(RuntimeError):
@@ -98,10 +98,10 @@ def _publish(registry: Registry, paths: PipelinePaths, unit_ids, ckan, console: 
 
 def print_outcome(result: PipelineResult, paths: PipelinePaths, console: Console) -> None:
     """The final summary: units passed and failed, which units a veto failed, where the report is."""
-    import duckdb
+    from core.warehouse import connect
 
     validation = result.validation
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect(paths.warehouse, read_only=True) as con:
         vetoes = con.execute(
             "SELECT unit_id, veto_checks FROM unit_scores WHERE run_id = ? AND veto ORDER BY unit_id",
             [validation.run_id]).fetchall()

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from assets.harvest import HarvestSettings, harvest_units
 from assets.normalize.build import normalize_units
-from zwgk.registry import Registry
+from core.registry import Registry
 
 
 class HarvestProgress:

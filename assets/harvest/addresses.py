@@ -17,7 +17,7 @@ import socket
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from zwgk.registry import Registry
+from core.registry import Registry
 
 
 class AddressRefused(OSError):

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import aiohttp
 
-from zwgk.registry import Registry
+from core.registry import Registry
 
 from .addresses import AddressPolicy, PolicyResolver
 from .downloader import Downloader

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from zwgk.registry import Unit
+from core.registry import Unit
 
 from . import listing as stored_listing
 from . import lists

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from zwgk.registry import Registry, Unit
+from core.registry import Registry, Unit
 
 from .context import HarvestContext
 from .crawler import UnitCrawler

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import metadata
 
-from zwgk.registry import Registry
+from core.registry import Registry
 
 
 def _version() -> str:

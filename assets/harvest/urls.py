@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from zwgk.registry import Unit, scope_prefix
+from core.registry import Unit, scope_prefix
 
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".zip", ".rar", ".ofd")
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -21,9 +21,9 @@ import pyarrow as pa
 import schemas
 from assets.harvest import open_unit_store, read_raw
 from schemas.vocabulary import column_note, list_mark_validity
-from zwgk.registry import Unit
+from core.registry import Unit
 
-from . import warehouse
+from core import warehouse
 from .dates import parse_date
 from .extract import ExtractionError, extract_page
 from .report_table import report_figures

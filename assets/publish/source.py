@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from zwgk.warehouse import connect
+from core.warehouse import connect
 from expectations.catalog import load_catalog
 
 from .pii import mask_personal_info

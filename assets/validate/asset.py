@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-import duckdb
+from core.warehouse import connect
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -46,7 +46,7 @@ def unit_verdicts(context: AssetExecutionContext, storage: StorageResource, vali
     """Validate one unit; its asset checks show the verdict in the UI and stop publishing on a C20 veto."""
     unit_id = context.partition_key
     summary = validate_unit(storage.warehouse_path, unit_id, validation.as_of_date(), run_id=daily_run_id())
-    with duckdb.connect(str(storage.warehouse_path), read_only=True) as con:
+    with connect(storage.warehouse_path, read_only=True) as con:
         score, verdict, vetoes = con.execute(
             "SELECT score, verdict, veto_checks FROM unit_scores WHERE run_id = ? AND unit_id = ?",
             [summary.run_id, unit_id]).fetchall()[0]

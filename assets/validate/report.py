@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from expectations.catalog import load_catalog
 from expectations.suites import data_docs_index as default_data_docs_index
 
-from zwgk.warehouse import connect
+from core.warehouse import connect
 from . import charts
 
 TEMPLATES = Path(__file__).with_name("templates")

@@ -23,7 +23,7 @@ from expectations.catalog import FAILED, PASSED, Check, load_catalog, score_unit
 from expectations.catalog import UNVERIFIABLE as UNVERIFIABLE_VERDICT
 from expectations.suites import FEATURE_COLUMNS, INDEX_COLUMN, SuiteOutcome, run_suites
 
-from zwgk.warehouse import connect
+from core.warehouse import connect, replace_where
 from .features import compute_features
 from .messages import (NO_EMERGENCY_DUTIES, NOT_APPLICABLE, Details, describe, details, entry_missing, rule_applied,
                        unread_column, unverifiable_unit)
@@ -167,27 +167,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, units: li
 def write_results(con: duckdb.DuckDBPyConnection, evaluation: Evaluation, run_id: str,
                   units: list[str] | None = None) -> None:
     """Replace the run's rows (for `units`, or all of the run) in one transaction, in bulk via Arrow."""
-    con.execute(schemas.ddl("check_results"))
-    con.execute(schemas.ddl("unit_scores"))
     scope = "run_id = $run_id"
     params: dict = {"run_id": run_id}
     if units is not None:
         scope += " AND list_contains($units, unit_id)"
         params["units"] = units
-    con.register("new_check_results", evaluation.check_results)
-    con.register("new_unit_scores", evaluation.unit_scores)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in ("check_results", "unit_scores"):
-            con.execute(f"DELETE FROM {table} WHERE {scope}", params)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_{table}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("new_check_results")
-        con.unregister("new_unit_scores")
+    replace_where(con, scope, params, {"check_results": evaluation.check_results,
+                                       "unit_scores": evaluation.unit_scores})
 
 
 def _check_units_exist(con: duckdb.DuckDBPyConnection, units: list[str]) -> None:

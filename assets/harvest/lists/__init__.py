@@ -9,7 +9,7 @@ choose     the adapter of a page: the forced one when the registry names it, els
 
 from __future__ import annotations
 
-from zwgk.registry import LIST_SOURCES
+from core.registry import LIST_SOURCES
 
 from . import gkmlpt, igs, jpage, siteserver, static, xxgk_search
 from .base import ListItem, ListPage, ListRequest, ListSource, Page

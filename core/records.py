@@ -1,11 +1,9 @@
-"""One extracted resource as JSON, the way `zwgk extract` prints it."""
+"""One extracted resource as JSON, the way `zwgk extract` prints it (the CLI extracts it)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
-
-from assets.normalize.extract import extract_page
 
 # The resource schema's names, in its order; extraction details (links, encoding…) follow.
 PRINTED_FIRST = (
@@ -21,8 +19,8 @@ def _default(value):
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-def record_json(body: bytes, url: str, *, charset: str | None = None, column_kind: str | None = None) -> str:
-    record = extract_page(body, url, charset=charset, column_kind=column_kind)
+def record_json(record: dict) -> str:
+    """An extracted record (assets.normalize.extract.extract_page) as JSON, schema fields first."""
     ordered = {k: record.get(k) for k in PRINTED_FIRST}
     ordered.update({k: v for k, v in record.items() if k not in ordered})
     return json.dumps(ordered, ensure_ascii=False, indent=2, default=_default)

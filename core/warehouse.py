@@ -1,0 +1,213 @@
+"""The warehouse: every stage's tables in one DuckLake (core/lake.py opens it), and every write.
+
+Stages, validation (GX reads through the connection given here), the publisher, the report and
+the Dagster resources reach storage only through this module: `connect()` to read or write, and
+the writers below, each one transaction. A write that fails mid-way leaves the previous rows: the
+lake's new snapshot is committed whole or not at all.
+
+With the embedded catalog, DuckDB allows one writing process per catalog file. Dagster runs unit
+partitions in separate processes, so opening waits for another process's lock (bounded, with
+backoff; `ZWGK_LOCK_WAIT` seconds, default 30) and then fails with one clear message naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+import schemas
+from core import lake
+
+DEFAULT_LOCK_WAIT = 30.0
+UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "link_checks")
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the warehouse's catalog for longer than we are willing to wait."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def lock_wait() -> float:
+    return float(os.environ.get("ZWGK_LOCK_WAIT", DEFAULT_LOCK_WAIT))
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse at `path` (creating its tables on first write); waits while another
+    process writes. Tables are named bare: the lake is the connection's default database."""
+    path = Path(path)
+    catalog = lake.catalog_for(path)
+    wait_seconds = lock_wait() if wait_seconds is None else wait_seconds
+    if catalog.embedded:
+        if read_only and not path.exists():
+            raise FileNotFoundError(f"warehouse {path} does not exist; run the normalize stage first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        con = duckdb.connect()
+        try:
+            lake.attach(con, catalog, read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            con.close()
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                where = path if catalog.embedded else catalog.catalog
+                raise WarehouseLockedError(
+                    f"warehouse {where} is locked by another process (waited {wait_seconds:.0f} s)") from None
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+        except BaseException:
+            con.close()
+            raise
+    try:
+        if not read_only:
+            con.execute(schemas.all_ddl())
+            schemas.migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
+    """Bulk-insert rows from Arrow into one table (inside the caller's transaction, if any)."""
+    con.register("_loaded_rows", schemas.conform(name, rows))
+    try:
+        con.execute(f'INSERT INTO "{name}" SELECT * FROM _loaded_rows')
+    finally:
+        con.unregister("_loaded_rows")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error (a failed COMMIT has rolled back already)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
+def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
+                 hosts: pa.Table | None = None) -> None:
+    """Replace every row of one unit in one transaction (bulk insert from Arrow)."""
+    replace_units(con, [unit_id], [tables], hosts=[hosts] if hosts is not None else [])
+
+
+def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: list[dict[str, pa.Table]],
+                  hosts: list[pa.Table] = ()) -> None:
+    """Replace every row of several units in one transaction: one snapshot of the lake.
+
+    Per table, one DELETE and one bulk INSERT from Arrow. Batching is what makes loading fast:
+    per-statement and per-file overhead is paid once per batch, not once per unit
+    (bench/bench_load.py).
+    """
+    con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
+    try:
+        with transaction(con):
+            for name in UNIT_TABLES:
+                parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
+                con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
+                if parts:
+                    load_table(con, name, pa.concat_tables(parts))
+            _merge_hosts(con, [h for h in hosts if h is not None and h.num_rows])
+    finally:
+        con.unregister("replaced_units")
+
+
+def _merge_hosts(con: duckdb.DuckDBPyConnection, new_hosts: list[pa.Table]) -> None:
+    """Hosts are shared by units: the newest check of each host wins."""
+    if not new_hosts:
+        return
+    con.register("new_hosts", pa.concat_tables([schemas.conform("hosts", h) for h in new_hosts]))
+    try:
+        con.execute("DELETE FROM hosts WHERE host IN (SELECT host FROM new_hosts)")
+        con.execute("""INSERT INTO hosts SELECT * EXCLUDE (rank) FROM (
+            SELECT *, row_number() OVER (PARTITION BY host ORDER BY checked_at DESC NULLS LAST) AS rank
+            FROM new_hosts) WHERE rank = 1""")
+    finally:
+        con.unregister("new_hosts")
+
+
+def replace_where(con: duckdb.DuckDBPyConnection, scope: str, params: dict, tables: dict[str, pa.Table]) -> None:
+    """In one transaction, per table: delete the rows matching the SQL `scope`, insert `rows`
+    (validation replaces one run's results this way)."""
+    with transaction(con):
+        for name, rows in tables.items():
+            con.execute(f'DELETE FROM "{name}" WHERE {scope}', params)
+            load_table(con, name, rows)
+
+
+def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now) -> list[str]:
+    """Units no longer in the registry keep their rows, marked removed (history is never lost)."""
+    con.register("registered", pa.table({"unit_id": pa.array(registered, pa.string())}))
+    try:
+        removed = [r[0] for r in con.execute(
+            "SELECT unit_id FROM units WHERE removed_at IS NULL AND unit_id NOT IN (SELECT unit_id FROM registered)"
+        ).fetchall()]
+        if removed:
+            con.execute("UPDATE units SET removed_at = ? WHERE unit_id IN (SELECT unnest(?))", [now, removed])
+    finally:
+        con.unregister("registered")
+    return removed
+
+
+# -- readers the stages share ------------------------------------------------------------------
+
+def unit_table(con: duckdb.DuckDBPyConnection, name: str, unit_id: str) -> pa.Table:
+    rows = con.sql(f'SELECT * FROM "{name}" WHERE unit_id = $unit', params={"unit": unit_id}).to_arrow_table()
+    return schemas.conform(name, rows)
+
+
+def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
+    """The unit's current resources by resource_id, to keep history and skip unchanged pages."""
+    return {row["resource_id"]: row for row in unit_table(con, "resources", unit_id).to_pylist()}
+
+
+def existing_attachments(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, list[dict]]:
+    """The unit's attachments by resource_id, reused with resources whose page did not change."""
+    by_resource: dict[str, list[dict]] = {}
+    for url, name, ext, resource_id in con.execute(
+        "SELECT url, name, ext, resource_id FROM attachments WHERE unit_id = ?", [unit_id]
+    ).fetchall():
+        by_resource.setdefault(resource_id, []).append({"url": url, "text": name, "ext": ext})
+    return by_resource
+
+
+def existing_unit(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict | None:
+    rows = unit_table(con, "units", unit_id).to_pylist()
+    return rows[0] if rows else None
+
+
+def existing_columns(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
+    """The unit's current columns by column_id: history, and the row kept when a column fails."""
+    return {row["column_id"]: row for row in unit_table(con, "columns", unit_id).to_pylist()}
+
+
+def has_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> bool:
+    [(count,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = ?", [unit_id]).fetchall()
+    return count > 0
+
+
+def unit_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, pa.Table]:
+    """Every current row of one unit, per table (to write them back unchanged)."""
+    return {name: unit_table(con, name, unit_id) for name in UNIT_TABLES}

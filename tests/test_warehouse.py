@@ -1,0 +1,187 @@
+"""The warehouse on DuckLake: opening the lake, atomic writes, readers beside a writer, migration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import schemas
+from core import lake, warehouse
+from core.warehouse import WarehouseLockedError, connect, replace_unit, replace_units
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+FILLERS = {"string": "x", "json": "{}", "date": date(2021, 1, 1), "timestamp": datetime(2021, 1, 1),
+           "boolean": False, "integer": 0, "bigint": 0, "double": 0.0, "list<string>": []}
+
+
+def rows_of(table: str, rows: list[dict]) -> pa.Table:
+    """`rows` with every required field the test does not care about filled in."""
+    required = {f.name: FILLERS[f.type] for f in schemas.table(table).fields if f.required}
+    return pa.Table.from_pylist([{**required, **row} for row in rows], schema=schemas.arrow_schema(table))
+
+
+def resources(unit_id: str, count: int, title: str = "通知") -> pa.Table:
+    return rows_of("resources", [{"resource_id": f"{unit_id}-{i}", "unit_id": unit_id, "title": f"{title}{i}",
+                                  "url": f"http://h/{unit_id}/{i}.html", "body_text": "正文" * 20 + str(i)}
+                                 for i in range(count)])
+
+
+def unit_row(unit_id: str) -> pa.Table:
+    return rows_of("units", [{"unit_id": unit_id, "name": f"区{unit_id}局", "kind": "bureau"}])
+
+
+def titles(con, unit_id: str) -> set[str]:
+    return {t for (t,) in con.execute("SELECT title FROM resources WHERE unit_id = ?", [unit_id]).fetchall()}
+
+
+def test_the_embedded_catalog_is_a_duckdb_file_with_the_data_beside_it(tmp_path):
+    db = tmp_path / "zwgk.duckdb"
+    with connect(db) as con:
+        replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 3000)})
+        [(name, path, kind)] = con.execute(
+            "SELECT database_name, path, type FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchall()
+    assert (name, kind, Path(path)) == ("lake", "ducklake", db.resolve())
+    data = tmp_path / "zwgk.lake"
+    assert lake.catalog_for(db) == lake.Catalog(str(db.resolve()), str(data.resolve()) + "/", embedded=True)
+    assert list(data.rglob("*.parquet")), "the resources are Parquet files in the data folder"
+
+
+def test_the_schema_ddl_creates_every_table_in_the_lake(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        tables = {t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
+    assert tables == set(schemas.load_schema().tables)
+    assert "PRIMARY KEY" not in schemas.all_ddl() and "UNIQUE" not in schemas.all_ddl()  # DuckLake has neither
+
+
+def test_a_reopened_lake_sees_committed_rows_and_a_moved_one_opens(tmp_path):
+    db = tmp_path / "a" / "w.duckdb"
+    with connect(db) as con:
+        replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5)}, {"resources": resources("mzj", 7)}])
+    with connect(db, read_only=True) as con:
+        assert con.execute("SELECT unit_id, count(*) FROM resources GROUP BY 1 ORDER BY 1").fetchall() == [
+            ("jyj", 5), ("mzj", 7)]
+    (tmp_path / "a").rename(tmp_path / "b")  # a backup restored elsewhere: catalog file and data folder together
+    with connect(tmp_path / "b" / "w.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM resources").fetchone()[0] == 12
+
+
+def test_replacing_a_unit_leaves_the_others(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5)}, {"resources": resources("mzj", 5)}])
+        replace_unit(con, "jyj", {"resources": resources("jyj", 2, title="新")})
+        assert titles(con, "jyj") == {"新0", "新1"} and len(titles(con, "mzj")) == 5
+        assert set(warehouse.existing_resources(con, "jyj")) == {"jyj-0", "jyj-1"}
+        assert warehouse.unit_rows(con, "mzj")["resources"].num_rows == 5
+
+
+def test_a_failure_mid_transaction_leaves_the_previous_rows(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 3000)})
+    load_table = warehouse.load_table
+
+    def fail_after_resources(con, name, rows):
+        load_table(con, name, rows)
+        if name == "resources":  # units deleted and rewritten, resources deleted and rewritten: then fail
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(warehouse, "load_table", fail_after_resources)
+    with connect(db) as con:
+        with pytest.raises(RuntimeError, match="disk full"):
+            replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 10, title="半")})
+        assert len(titles(con, "jyj")) == 3000 and "半0" not in titles(con, "jyj")
+    with connect(db, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM resources").fetchone()[0] == 3000
+        assert con.execute("SELECT count(*) FROM units").fetchone()[0] == 1
+
+
+def test_rows_that_do_not_fit_the_schema_change_nothing(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_unit(con, "jyj", {"resources": resources("jyj", 4)})
+        with pytest.raises(KeyError):
+            replace_unit(con, "jyj", {"resources": pa.table({"resource_id": ["x"]})})
+        assert len(titles(con, "jyj")) == 4
+
+
+def test_readers_in_other_processes_read_at_once_and_wait_for_a_writer(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        replace_unit(con, "jyj", {"resources": resources("jyj", 5)})
+    reader = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(REPO)!r})
+        from core.warehouse import connect
+        with connect({str(db)!r}, read_only=True, wait_seconds=60) as con:
+            print(con.execute("SELECT count(*) FROM resources").fetchone()[0], flush=True)
+            sys.stdin.readline()  # hold the lake open until told
+    """)
+    first, second = (subprocess.Popen([sys.executable, "-c", reader], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      text=True) for _ in range(2))
+    try:
+        assert first.stdout.readline().strip() == second.stdout.readline().strip() == "5"  # two readers at once
+        with pytest.raises(WarehouseLockedError, match=str(db)):
+            with connect(db, wait_seconds=0.5):
+                pass
+        for process in (first, second):
+            process.stdin.write("\n")
+            process.stdin.flush()
+            assert process.wait(timeout=30) == 0
+        with connect(db, wait_seconds=10) as con:  # the writer gets in once the readers are gone
+            replace_unit(con, "jyj", {"resources": resources("jyj", 1)})
+    finally:
+        for process in (first, second):
+            process.kill()
+
+
+def test_reading_a_missing_warehouse_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the normalize stage"):
+        with connect(tmp_path / "nowhere.duckdb", read_only=True):
+            pass
+
+
+def test_migrate_adds_the_columns_an_older_lake_lacks(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect()
+    lake.attach(con, lake.catalog_for(db), read_only=False)
+    fields = schemas.table("units").fields
+    # An older lake: units without its last two fields, and `name` still NOT NULL.
+    old = [f'"{f.name}" {f.sql_type}{" NOT NULL" if f.name in ("unit_id", "name") else ""}' for f in fields[:-2]]
+    con.execute(f'CREATE TABLE units ({", ".join(old)})')
+    con.register("old_row", unit_row("old").select([f.name for f in fields[:-2]]))
+    con.execute("INSERT INTO units SELECT * FROM old_row")
+    con.close()
+    with connect(db) as con:
+        columns = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'lake' "
+                                             "AND table_name = 'units' ORDER BY column_index").fetchall()]
+        assert columns == schemas.table("units").field_names
+        assert warehouse.existing_unit(con, "old")[fields[-1].name] is None
+        replace_unit(con, "new", {"units": unit_row("new")})
+        assert con.execute("SELECT count(*) FROM units").fetchone()[0] == 2
+
+
+def test_the_catalog_comes_from_configuration(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZWGK_LAKE_CATALOG", "postgres:dbname=zwgk host=db")
+    with pytest.raises(ValueError, match="ZWGK_LAKE_DATA"):
+        lake.catalog_for(tmp_path / "w.duckdb")
+    monkeypatch.setenv("ZWGK_LAKE_DATA", "/shared/lake")
+    catalog = lake.catalog_for(tmp_path / "w.duckdb")
+    assert catalog == lake.Catalog("postgres:dbname=zwgk host=db", "/shared/lake/", embedded=False)
+    assert catalog.is_postgres
+
+
+def test_a_missing_extension_names_the_package_and_the_path(monkeypatch):
+    with pytest.raises(lake.ExtensionMissingError, match="duckdb-extension-nonesuch"):
+        lake.extension_path("nonesuch")
+    monkeypatch.setattr(duckdb, "__version__", "0.0.1")
+    with pytest.raises(lake.ExtensionMissingError, match=r"v0\.0\.1/ducklake\.duckdb_extension"):
+        lake.extension_path("ducklake")
