@@ -185,3 +185,15 @@ def test_a_missing_extension_names_the_package_and_the_path(monkeypatch):
     monkeypatch.setattr(duckdb, "__version__", "0.0.1")
     with pytest.raises(lake.ExtensionMissingError, match=r"v0\.0\.1/ducklake\.duckdb_extension"):
         lake.extension_path("ducklake")
+
+
+def test_core_imports_no_stage_and_no_cli():
+    """core/ is the bottom floor: stages and the CLI import it, never the other way round."""
+    import ast
+
+    above = ("assets", "zwgk", "orchestration", "sample_portal")
+    for source in (REPO / "core").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.split(".")[0] in above], f"{source.name} imports {names}"
