@@ -83,6 +83,14 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
         con.close()
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another cursor on the same lake (its own temporary tables and transaction). A bare
+    `con.cursor()` starts in DuckDB's in-memory default database, where no table is."""
+    cur = con.cursor()
+    cur.execute(f"USE {lake.LAKE}")
+    return cur
+
+
 def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
     """Bulk-insert rows from Arrow into one table (inside the caller's transaction, if any)."""
     con.register("_loaded_rows", schemas.conform(name, rows))

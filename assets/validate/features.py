@@ -18,6 +18,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from core import warehouse
 from schemas.vocabulary import INDEX_NO_PATTERN, normalize_org_name
 
 from . import rules
@@ -509,7 +510,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, as_of: date, units: list[st
     dates = rules.RuleDates.for_as_of(as_of)
     params = dict(_parameters(dates), units=units)
     queries = _feature_queries(dates)
-    cur = con.cursor()
+    cur = warehouse.cursor(con)
     try:
         _prepare(cur, params)
         for name, sql in queries.items():
