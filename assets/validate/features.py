@@ -230,13 +230,13 @@ WITH judged AS (
 )
 SELECT u.unit_id,
        count(f.url) FILTER (WHERE f.disagrees) AS list_page_disagreements,
-       arg_min(f.url, f.url) FILTER (WHERE f.disagrees) AS disagree_url,
+       min(f.url) FILTER (WHERE f.disagrees) AS disagree_url,
        arg_min(f.list_page_url, f.url) FILTER (WHERE f.disagrees) AS disagree_list_url,
        arg_min(f.title, f.url) FILTER (WHERE f.disagrees) AS disagree_title,
        arg_min('列表标注“' || f.mark || '”，文件页面标注“' || f.page_says || '”', f.url)
            FILTER (WHERE f.disagrees) AS disagree_text,
        count(f.url) FILTER (WHERE f.list_only) AS list_only_marks,
-       arg_min(f.url, f.url) FILTER (WHERE f.list_only) AS list_only_url,
+       min(f.url) FILTER (WHERE f.list_only) AS list_only_url,
        arg_min(f.list_page_url, f.url) FILTER (WHERE f.list_only) AS list_only_list_url,
        arg_min(f.title, f.url) FILTER (WHERE f.list_only) AS list_only_title,
        arg_min(f.mark, f.url) FILTER (WHERE f.list_only) AS list_only_mark
@@ -273,7 +273,7 @@ WITH per_doc AS (
     -- A 解读 naming a document (《title》) that is none of the unit's resources.
     SELECT unit_id, count(*) AS n, min(url) AS url, arg_min(interprets_title, url) AS title
     FROM v_res WHERE doc_kind = '政策解读' AND interprets IS NULL AND interprets_title IS NOT NULL
-        AND resource_id NOT IN (SELECT r.resource_id FROM v_res r JOIN v_interp_pairs p ON p.interp_url = r.url)
+        AND url NOT IN (SELECT interp_url FROM v_interp_pairs)
     GROUP BY unit_id
 )
 SELECT u.unit_id, count(d.url) AS normative_valid,
