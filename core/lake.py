@@ -7,13 +7,15 @@ DuckDB release each; pyproject.toml pins duckdb to that release.
 The catalog is embedded by default: a DuckDB file (the warehouse path) holding the lake's metadata,
 with the Parquet data in a folder beside it (`zwgk.duckdb` -> `zwgk.lake/`). Back up both together.
 A deployment may name another catalog and data path instead (`ZWGK_LAKE_CATALOG`, `ZWGK_LAKE_DATA`),
-e.g. `postgres:dbname=zwgk host=db` so that several machines write at once.
+e.g. `postgres:dbname=zwgk host=db` so that several machines write at once (docs/scale-out.md).
+The PostgreSQL password never goes in that string: libpq reads it from `~/.pgpass` or `PGPASSFILE`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,15 @@ class Catalog:
     def is_postgres(self) -> bool:
         return self.catalog.startswith("postgres:")
 
+    @property
+    def display(self) -> str:
+        """The catalog as messages and logs may show it: a password someone put in it is masked."""
+        return redact(self.catalog)
+
+
+def redact(catalog: str) -> str:
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", catalog, flags=re.IGNORECASE)
+
 
 def data_dir(warehouse: Path) -> Path:
     """The embedded catalog's data folder, beside its file: `var/zwgk.duckdb` -> `var/zwgk.lake/`."""
@@ -74,7 +85,7 @@ def catalog_for(warehouse: str | Path) -> Catalog:
     if configured:
         data = os.environ.get("ZWGK_LAKE_DATA", "").strip()
         if not data:
-            raise ValueError(f"ZWGK_LAKE_CATALOG={configured!r} needs ZWGK_LAKE_DATA, the data path all writers share")
+            raise ValueError(f"ZWGK_LAKE_CATALOG={redact(configured)!r} needs ZWGK_LAKE_DATA, the data path all writers share")
         return Catalog(configured, data.rstrip("/") + "/", embedded=False)
     warehouse = Path(warehouse).resolve()
     return Catalog(str(warehouse), str(data_dir(warehouse)) + os.sep, embedded=True)

@@ -8,16 +8,25 @@ lake's new snapshot is committed whole or not at all.
 With the embedded catalog, DuckDB allows one writing process per catalog file. Dagster runs unit
 partitions in separate processes, so opening waits for another process's lock (bounded, with
 backoff; `ZWGK_LOCK_WAIT` seconds, default 30) and then fails with one clear message naming the file.
+
+With a PostgreSQL catalog, many processes write at once. DuckLake commits optimistically: a commit
+that meets another one touching the same table since its transaction began fails with a conflict
+and has rolled back. Every writer here is a replacement (delete the scope's rows, insert the new
+ones) built from rows computed before the transaction, so it is re-run whole: bounded, with
+jittered backoff, logged with the units it writes (`ZWGK_CONFLICT_RETRIES`, default 30 attempts).
+Re-running a replacement can neither lose nor duplicate rows, even if a commit that reported a
+failure had in fact landed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -26,11 +35,19 @@ import schemas
 from core import lake
 
 DEFAULT_LOCK_WAIT = 30.0
+DEFAULT_CONFLICT_RETRIES = 30
 UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "link_checks")
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class WarehouseLockedError(RuntimeError):
     """Another process holds the warehouse's catalog for longer than we are willing to wait."""
+
+
+class WriteConflictError(RuntimeError):
+    """Other writers kept committing to the same tables through every retry of a transaction."""
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -40,6 +57,48 @@ def _is_lock_error(exc: Exception) -> bool:
 
 def lock_wait() -> float:
     return float(os.environ.get("ZWGK_LOCK_WAIT", DEFAULT_LOCK_WAIT))
+
+
+def conflict_retries() -> int:
+    return max(1, int(os.environ.get("ZWGK_CONFLICT_RETRIES", DEFAULT_CONFLICT_RETRIES)))
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """DuckLake refused a commit because another transaction committed to the same tables first
+    (or its own snapshot-id retries ran out under contention): the transaction has rolled back."""
+    text = str(exc)
+    return isinstance(exc, duckdb.Error) and (
+        "Transaction conflict" in text or "Failed to commit DuckLake transaction" in text)
+
+
+def retry_on_conflict(write: Callable[[], T], what: str) -> T:
+    """Run `write` (one whole transaction) again while it fails on a write conflict: up to
+    `ZWGK_CONFLICT_RETRIES` attempts, exponential backoff with jitter so that writers that
+    collided do not collide again in step. `what` names the rows written, for the log."""
+    attempts = conflict_retries()
+    delay = 0.02
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except duckdb.Error as exc:
+            if not is_write_conflict(exc):
+                raise
+            reason = str(exc).strip().splitlines()[-1]
+            if attempt == attempts:
+                raise WriteConflictError(
+                    f"{what}: not written, other writers committed first in all {attempts} attempts "
+                    f"(ZWGK_CONFLICT_RETRIES); last conflict: {reason}") from exc
+            pause = delay * (0.5 + random.random())
+            log.warning("%s: write conflict with another writer (attempt %d of %d), retrying in %.2f s: %s",
+                        what, attempt, attempts, pause, reason)
+            time.sleep(pause)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
+def _units_named(unit_ids: list[str]) -> str:
+    shown = ", ".join(unit_ids[:10]) + (f" and {len(unit_ids) - 10} more" if len(unit_ids) > 10 else "")
+    return f"unit {shown}" if len(unit_ids) == 1 else f"units {shown}"
 
 
 @contextmanager
@@ -66,7 +125,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
             if not _is_lock_error(exc):
                 raise
             if time.monotonic() >= deadline:
-                where = path if catalog.embedded else catalog.catalog
+                where = path if catalog.embedded else catalog.display
                 raise WarehouseLockedError(
                     f"warehouse {where} is locked by another process (waited {wait_seconds:.0f} s)") from None
             time.sleep(delay * (1 + random.random()))
@@ -76,11 +135,16 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
             raise
     try:
         if not read_only:
-            con.execute(schemas.all_ddl())
-            schemas.migrate(con)
+            # Writers starting together on a new lake all create its tables: all but one conflict.
+            retry_on_conflict(lambda: _create_tables(con), f"warehouse tables in {catalog.display}")
         yield con
     finally:
         con.close()
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(schemas.all_ddl())
+    schemas.migrate(con)
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -127,19 +191,26 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
 
     Per table, one DELETE and one bulk INSERT from Arrow. Batching is what makes loading fast:
     per-statement and per-file overhead is paid once per batch, not once per unit
-    (bench/bench_load.py).
+    (bench/bench_load.py). On a write conflict the whole transaction is run again.
     """
+    if not unit_ids:
+        return
     con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
     try:
-        with transaction(con):
-            for name in UNIT_TABLES:
-                parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
-                con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
-                if parts:
-                    load_table(con, name, pa.concat_tables(parts))
-            _merge_hosts(con, [h for h in hosts if h is not None and h.num_rows])
+        retry_on_conflict(lambda: _replace_units_once(con, tables, hosts), _units_named(unit_ids))
     finally:
         con.unregister("replaced_units")
+
+
+def _replace_units_once(con: duckdb.DuckDBPyConnection, tables: list[dict[str, pa.Table]],
+                        hosts: list[pa.Table]) -> None:
+    with transaction(con):
+        for name in UNIT_TABLES:
+            parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
+            con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
+            if parts:
+                load_table(con, name, pa.concat_tables(parts))
+        _merge_hosts(con, [h for h in hosts if h is not None and h.num_rows])
 
 
 def _merge_hosts(con: duckdb.DuckDBPyConnection, new_hosts: list[pa.Table]) -> None:
@@ -158,25 +229,34 @@ def _merge_hosts(con: duckdb.DuckDBPyConnection, new_hosts: list[pa.Table]) -> N
 
 def replace_where(con: duckdb.DuckDBPyConnection, scope: str, params: dict, tables: dict[str, pa.Table]) -> None:
     """In one transaction, per table: delete the rows matching the SQL `scope`, insert `rows`
-    (validation replaces one run's results this way)."""
-    with transaction(con):
-        for name, rows in tables.items():
-            con.execute(f'DELETE FROM "{name}" WHERE {scope}', params)
-            load_table(con, name, rows)
+    (validation replaces one run's results this way). On a write conflict it is run again."""
+    def replace_once() -> None:
+        with transaction(con):
+            for name, rows in tables.items():
+                con.execute(f'DELETE FROM "{name}" WHERE {scope}', params)
+                load_table(con, name, rows)
+
+    units = params.get("units") or sorted({u for rows in tables.values() if "unit_id" in rows.column_names
+                                           for u in rows.column("unit_id").unique().to_pylist() if u})
+    retry_on_conflict(replace_once, f"{', '.join(tables)} of {_units_named(list(units))}")
 
 
 def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now) -> list[str]:
     """Units no longer in the registry keep their rows, marked removed (history is never lost)."""
+    def mark_once() -> list[str]:
+        with transaction(con):
+            removed = [r[0] for r in con.execute(
+                "SELECT unit_id FROM units WHERE removed_at IS NULL AND unit_id NOT IN (SELECT unit_id FROM registered)"
+            ).fetchall()]
+            if removed:
+                con.execute("UPDATE units SET removed_at = ? WHERE unit_id IN (SELECT unnest(?))", [now, removed])
+        return removed
+
     con.register("registered", pa.table({"unit_id": pa.array(registered, pa.string())}))
     try:
-        removed = [r[0] for r in con.execute(
-            "SELECT unit_id FROM units WHERE removed_at IS NULL AND unit_id NOT IN (SELECT unit_id FROM registered)"
-        ).fetchall()]
-        if removed:
-            con.execute("UPDATE units SET removed_at = ? WHERE unit_id IN (SELECT unnest(?))", [now, removed])
+        return retry_on_conflict(mark_once, "units removed from the registry")
     finally:
         con.unregister("registered")
-    return removed
 
 
 # -- readers the stages share ------------------------------------------------------------------

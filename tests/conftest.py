@@ -1,4 +1,5 @@
-"""Shared fixtures: the generated sample portal, and the same portal harvested and normalized."""
+"""Shared fixtures: the generated sample portal, the same portal harvested and normalized, and the
+lake catalogs the storage tests run on (tests/lake_catalogs.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from lake_catalogs import CATALOGS, LakeCatalog, catalog_in_env
 from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
+
+
+@pytest.fixture(params=CATALOGS)
+def lake_catalog(request, tmp_path) -> LakeCatalog:
+    """Each catalog in turn, new for the test: the embedded one, or a fresh PostgreSQL database
+    (set in ZWGK_LAKE_CATALOG / ZWGK_LAKE_DATA; pass `.env` on to child processes)."""
+    with catalog_in_env(request.param, tmp_path / "lake-data") as catalog:
+        yield catalog
+
+
+@pytest.fixture(scope="module", params=CATALOGS)
+def module_lake_catalog(request, tmp_path_factory) -> LakeCatalog:
+    """Each catalog in turn, shared by a module's tests (for module fixtures that build a lake)."""
+    with catalog_in_env(request.param, tmp_path_factory.mktemp("lake-data")) as catalog:
+        yield catalog
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
-"""The warehouse on DuckLake: opening the lake, atomic writes, readers beside a writer, migration."""
+"""The warehouse on DuckLake: opening the lake, atomic writes, readers beside a writer, migration,
+writers in several processes at once. Tests taking `lake_catalog` run on both catalogs: the
+embedded DuckDB file and a fresh PostgreSQL database (tests/lake_catalogs.py)."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -14,7 +17,8 @@ import pytest
 
 import schemas
 from core import lake, warehouse
-from core.warehouse import WarehouseLockedError, connect, replace_unit, replace_units
+from lake_catalogs import catalog_in_env, stack_postgres
+from core.warehouse import WarehouseLockedError, WriteConflictError, connect, replace_unit, replace_units
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,7 +60,7 @@ def test_the_embedded_catalog_is_a_duckdb_file_with_the_data_beside_it(tmp_path)
     assert list(data.rglob("*.parquet")), "the resources are Parquet files in the data folder"
 
 
-def test_the_schema_ddl_creates_every_table_in_the_lake(tmp_path):
+def test_the_schema_ddl_creates_every_table_in_the_lake(tmp_path, lake_catalog):
     with connect(tmp_path / "w.duckdb") as con:
         tables = {t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
@@ -64,19 +68,25 @@ def test_the_schema_ddl_creates_every_table_in_the_lake(tmp_path):
     assert "PRIMARY KEY" not in schemas.all_ddl() and "UNIQUE" not in schemas.all_ddl()  # DuckLake has neither
 
 
-def test_a_reopened_lake_sees_committed_rows_and_a_moved_one_opens(tmp_path):
-    db = tmp_path / "a" / "w.duckdb"
+def test_a_reopened_lake_sees_committed_rows(tmp_path, lake_catalog):
+    db = tmp_path / "w.duckdb"
     with connect(db) as con:
         replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5)}, {"resources": resources("mzj", 7)}])
     with connect(db, read_only=True) as con:
         assert con.execute("SELECT unit_id, count(*) FROM resources GROUP BY 1 ORDER BY 1").fetchall() == [
             ("jyj", 5), ("mzj", 7)]
+
+
+def test_a_moved_embedded_lake_opens(tmp_path):
+    db = tmp_path / "a" / "w.duckdb"
+    with connect(db) as con:
+        replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5)}, {"resources": resources("mzj", 7)}])
     (tmp_path / "a").rename(tmp_path / "b")  # a backup restored elsewhere: catalog file and data folder together
     with connect(tmp_path / "b" / "w.duckdb", read_only=True) as con:
         assert con.execute("SELECT count(*) FROM resources").fetchone()[0] == 12
 
 
-def test_replacing_a_unit_leaves_the_others(tmp_path):
+def test_replacing_a_unit_leaves_the_others(tmp_path, lake_catalog):
     with connect(tmp_path / "w.duckdb") as con:
         replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5)}, {"resources": resources("mzj", 5)}])
         replace_unit(con, "jyj", {"resources": resources("jyj", 2, title="新")})
@@ -85,7 +95,7 @@ def test_replacing_a_unit_leaves_the_others(tmp_path):
         assert warehouse.unit_rows(con, "mzj")["resources"].num_rows == 5
 
 
-def test_a_failure_mid_transaction_leaves_the_previous_rows(tmp_path, monkeypatch):
+def test_a_failure_mid_transaction_leaves_the_previous_rows(tmp_path, monkeypatch, lake_catalog):
     db = tmp_path / "w.duckdb"
     with connect(db) as con:
         replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 3000)})
@@ -106,7 +116,7 @@ def test_a_failure_mid_transaction_leaves_the_previous_rows(tmp_path, monkeypatc
         assert con.execute("SELECT count(*) FROM units").fetchone()[0] == 1
 
 
-def test_rows_that_do_not_fit_the_schema_change_nothing(tmp_path):
+def test_rows_that_do_not_fit_the_schema_change_nothing(tmp_path, lake_catalog):
     with connect(tmp_path / "w.duckdb") as con:
         replace_unit(con, "jyj", {"resources": resources("jyj", 4)})
         with pytest.raises(KeyError):
@@ -149,7 +159,7 @@ def test_reading_a_missing_warehouse_says_so(tmp_path):
             pass
 
 
-def test_migrate_adds_the_columns_an_older_lake_lacks(tmp_path):
+def test_migrate_adds_the_columns_an_older_lake_lacks(tmp_path, lake_catalog):
     db = tmp_path / "w.duckdb"
     con = duckdb.connect()
     lake.attach(con, lake.catalog_for(db), read_only=False)
@@ -179,12 +189,132 @@ def test_the_catalog_comes_from_configuration(tmp_path, monkeypatch):
     assert catalog.is_postgres
 
 
+def test_a_password_in_the_catalog_setting_is_never_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZWGK_LAKE_CATALOG", "postgres:dbname=zwgk host=db password=hunter2 user=zwgk")
+    monkeypatch.delenv("ZWGK_LAKE_DATA", raising=False)
+    with pytest.raises(ValueError, match="ZWGK_LAKE_DATA") as raised:
+        lake.catalog_for(tmp_path / "w.duckdb")
+    assert "hunter2" not in str(raised.value) and "password=***" in str(raised.value)
+    monkeypatch.setenv("ZWGK_LAKE_DATA", "/shared/lake")
+    assert lake.catalog_for(tmp_path / "w.duckdb").display == "postgres:dbname=zwgk host=db password=*** user=zwgk"
+
+
 def test_a_missing_extension_names_the_package_and_the_path(monkeypatch):
     with pytest.raises(lake.ExtensionMissingError, match="duckdb-extension-nonesuch"):
         lake.extension_path("nonesuch")
     monkeypatch.setattr(duckdb, "__version__", "0.0.1")
     with pytest.raises(lake.ExtensionMissingError, match=r"v0\.0\.1/ducklake\.duckdb_extension"):
         lake.extension_path("ducklake")
+
+
+def test_the_postgres_catalog_keeps_the_metadata_in_postgres_and_the_data_in_the_shared_path(tmp_path):
+    data = tmp_path / "shared-lake"
+    with catalog_in_env("postgres", data) as catalog:
+        with connect(tmp_path / "unused.duckdb") as con:
+            replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 3000)})
+            [(kind,)] = con.execute("SELECT type FROM duckdb_databases() WHERE database_name = 'lake'").fetchall()
+        dbname = catalog.env["ZWGK_LAKE_CATALOG"].split("dbname=")[1].split()[0]
+        files = stack_postgres().psql("SELECT count(*) FROM ducklake_data_file", dbname=dbname)
+        assert files.returncode == 0 and int(files.stdout) >= 1, files.stderr  # resources (a one-row insert is inlined)
+    assert kind == "ducklake"
+    assert list(data.rglob("*.parquet")), "the data files are in ZWGK_LAKE_DATA"
+    assert not (tmp_path / "unused.duckdb").exists(), "the warehouse path is not used with a configured catalog"
+
+
+class Interference:
+    """Another writer that commits to `resources` (deleting a unit's rows) while our transaction
+    is open, after our own insert into it: our COMMIT then meets a real DuckLake conflict."""
+
+    def __init__(self, monkeypatch, times: int):
+        self.left = times
+        self.busy = False
+        self.load_table = warehouse.load_table
+        monkeypatch.setattr(warehouse, "load_table", self)
+
+    def __call__(self, con, name, rows):
+        self.load_table(con, name, rows)
+        if name == "resources" and self.left > 0 and not self.busy:
+            self.left -= 1
+            self.busy = True
+            try:  # a cursor has its own transaction on the same lake
+                replace_unit(warehouse.cursor(con), "other", {"resources": resources("other", 2 + self.left)})
+            finally:
+                self.busy = False
+
+
+def test_a_write_that_meets_a_conflict_is_run_again_whole(tmp_path, monkeypatch, caplog, lake_catalog):
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        replace_units(con, ["jyj", "other"], [{"resources": resources("jyj", 7)}, {"resources": resources("other", 9)}])
+        interference = Interference(monkeypatch, times=2)
+        with caplog.at_level(logging.WARNING, logger="core.warehouse"):
+            replace_unit(con, "jyj", {"units": unit_row("jyj"), "resources": resources("jyj", 5, title="新")})
+        assert interference.left == 0
+        conflicts = [r.getMessage() for r in caplog.records if "write conflict" in r.getMessage()]
+        assert len(conflicts) == 2 and all(m.startswith("unit jyj: ") for m in conflicts), conflicts
+        # Ours committed once (no duplicate rows), the other writer's last commit is kept.
+        assert sorted(titles(con, "jyj")) == [f"新{i}" for i in range(5)]
+        assert con.execute("SELECT count(*) FROM resources WHERE unit_id = 'other'").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM units").fetchone()[0] == 1
+
+
+def test_a_write_that_keeps_conflicting_fails_naming_its_units_and_changes_nothing(tmp_path, monkeypatch,
+                                                                                  lake_catalog):
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        replace_units(con, ["jyj", "other"], [{"resources": resources("jyj", 7)}, {"resources": resources("other", 9)}])
+        monkeypatch.setenv("ZWGK_CONFLICT_RETRIES", "3")
+        Interference(monkeypatch, times=3)
+        with pytest.raises(WriteConflictError, match=r"units jyj, mzj: not written, .* all 3 attempts"):
+            replace_units(con, ["jyj", "mzj"], [{"resources": resources("jyj", 5, title="新")},
+                                                {"resources": resources("mzj", 5)}])
+        assert len(titles(con, "jyj")) == 7 and "新0" not in titles(con, "jyj")
+        assert titles(con, "mzj") == set()
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from core.warehouse import connect, replace_unit
+    from test_warehouse import resources, unit_row
+
+    db, writer, units, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    sys.stdin.readline()  # start together
+    for round in range(rounds):
+        for number in range(units):
+            unit = f"{{writer}}u{{number}}"
+            with connect(db, wait_seconds=300) as con:  # one step per unit write, as a Celery worker runs it
+                replace_unit(con, unit, {{"units": unit_row(unit), "resources": resources(unit, 40 + round, title=f"r{{round}}-")}})
+    print("done", flush=True)
+""").format(repo=str(REPO), tests=str(REPO / "tests"))
+
+
+def test_writers_in_four_processes_at_once_all_commit_every_row_once(tmp_path, lake_catalog):
+    """On PostgreSQL they commit concurrently (conflicts are retried); on the embedded catalog
+    they take turns on the file lock. Either way no row is lost or written twice."""
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass  # the lake and its tables exist before the writers race
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), f"w{n}", "2", "2"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(4)]
+    try:
+        for process in writers:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in writers:
+            out, err = process.communicate(timeout=240)
+            assert process.returncode == 0 and out.rstrip().endswith("done"), err[-3000:]
+    finally:
+        for process in writers:
+            process.kill()
+    units = [f"w{n}u{k}" for n in range(4) for k in range(2)]
+    with connect(db, read_only=True) as con:
+        counts = dict(con.execute("SELECT unit_id, count(*) FROM resources GROUP BY 1").fetchall())
+        distinct = dict(con.execute("SELECT unit_id, count(DISTINCT resource_id) FROM resources GROUP BY 1").fetchall())
+        rounds = {t[:3] for (t,) in con.execute("SELECT DISTINCT title FROM resources").fetchall()}
+        [(unit_rows,)] = con.execute("SELECT count(*) FROM units").fetchall()
+    assert counts == distinct == {unit: 41 for unit in units}  # the last round's 41 rows, each once
+    assert rounds == {"r1-"} and unit_rows == len(units)
 
 
 def test_core_imports_no_stage_and_no_cli():
