@@ -83,6 +83,31 @@ def ensure_stack(timeout: float = 1800) -> CkanStack:
                      solr_url=values["solr_url"])
 
 
+@dataclass(frozen=True)
+class StackPostgres:
+    """The stack's PostgreSQL as its superuser `postgres`, over the Unix socket in
+    $ZWGK_CKAN_HOME/pg where stack.sh's initdb gives local connections trust: no password."""
+    socket_dir: Path
+    port: int
+    user: str = "postgres"
+
+    def libpq(self, dbname: str) -> str:
+        """A libpq connection string, e.g. for `ZWGK_LAKE_CATALOG=postgres:<this>`."""
+        return f"dbname={dbname} host={self.socket_dir} port={self.port} user={self.user}"
+
+    def psql(self, sql: str, dbname: str = "postgres") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, "-d", dbname,
+             "-v", "ON_ERROR_STOP=1", "-qtAX", "-c", sql],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+
+
+def stack_postgres() -> StackPostgres:
+    """Where stack.sh runs PostgreSQL, from the same ZWGK_CKAN_HOME / ZWGK_CKAN_PG_PORT it reads."""
+    home = Path(os.environ.get("ZWGK_CKAN_HOME") or Path.home() / ".local/share/zwgk-ckan")
+    return StackPostgres(home / "pg", int(os.environ.get("ZWGK_CKAN_PG_PORT", "5433")))
+
+
 def stack_status() -> dict[str, dict[str, object]]:
     """`stack.sh status` as {component: {"state", "pid", "url"}}; components are
     postgres, redis, solr, ckan (state "running"/"stopped") and token ("present"/"missing")."""

@@ -10,9 +10,12 @@ it touches, as if its op were tagged `dagster-celery/queue` for that run alone:
   harvests it, so two workers harvesting two units of one host at once would double the load on
   it. When each host queue is consumed by one worker with concurrency 1, every host is crawled by
   one process at a time, however many units and workers there are.
-* normalize, validate -> `zwgk-warehouse`. Both write the one DuckDB warehouse file, which takes
-  one writing process at a time; a single worker with concurrency 1 runs them in turn instead of
-  letting processes fail or wait on the file lock.
+* normalize, validate -> `zwgk-steps`, the general queue, consumed by as many workers as wanted.
+  They write the warehouse, a DuckLake: with a PostgreSQL catalog (`ZWGK_LAKE_CATALOG`) many
+  processes commit at once and a commit that conflicts with another is re-run whole
+  (core/warehouse.py). With the embedded catalog (a DuckDB file: one writing process at a time)
+  several workers are still correct, each waiting for the file lock (`ZWGK_LOCK_WAIT`), but not
+  faster: scale-out needs the PostgreSQL catalog.
 
 Broker and result backend: `ZWGK_CELERY_BROKER` and `ZWGK_CELERY_BACKEND`, default
 redis://127.0.0.1:6380/1 (the catalog stack's Redis, database 1), read when a run starts unless
@@ -53,9 +56,9 @@ BROKER_ENV = "ZWGK_CELERY_BROKER"
 BACKEND_ENV = "ZWGK_CELERY_BACKEND"
 DEFAULT_BROKER = "redis://127.0.0.1:6380/1"
 HARVEST_QUEUE_PREFIX = "zwgk-harvest."
-WAREHOUSE_QUEUE = "zwgk-warehouse"
+STEPS_QUEUE = "zwgk-steps"
 HARVEST_STEP = harvested_pages.op.name
-WAREHOUSE_STEPS = (normalized_resources.op.name, unit_verdicts.op.name)
+GENERAL_STEPS = (normalized_resources.op.name, unit_verdicts.op.name)
 
 
 def broker_url() -> str:
@@ -73,8 +76,8 @@ def harvest_queue(host: str) -> str:
 
 
 def worker_queues(registry: Registry) -> list[str]:
-    """Every queue the job sends steps to: one per host of the registry, and the warehouse's."""
-    return sorted({harvest_queue(unit.host) for unit in registry.units}) + [WAREHOUSE_QUEUE]
+    """Every queue the job sends steps to: one per host of the registry, and the general one."""
+    return sorted({harvest_queue(unit.host) for unit in registry.units}) + [STEPS_QUEUE]
 
 
 EXECUTOR_CONFIG = {
@@ -103,7 +106,7 @@ class RoutedCeleryExecutor(CeleryExecutor):
     """Runs dagster-celery's own execution loop on a plan whose steps name their queues."""
 
     def execute(self, plan_context, execution_plan):
-        queues = dict.fromkeys(WAREHOUSE_STEPS, WAREHOUSE_QUEUE)
+        queues = dict.fromkeys(GENERAL_STEPS, STEPS_QUEUE)
         if HARVEST_STEP in execution_plan.step_keys_to_execute:
             queues[HARVEST_STEP] = harvest_queue(_run_unit(plan_context).host)
         return core_celery_execution_loop(plan_context, _with_step_queues(execution_plan, queues),
@@ -139,7 +142,7 @@ unit_pipeline_celery = define_asset_job(
     selection=AssetSelection.assets(harvested_pages, normalized_resources, unit_verdicts),
     executor_def=routed_celery_executor,
     description="unit_pipeline on Celery workers: one run per unit, harvest on its host's queue, "
-                "normalize and validate on the warehouse queue (docs/scale-out.md).",
+                "normalize and validate on the general queue, many workers (docs/scale-out.md).",
 )
 
 

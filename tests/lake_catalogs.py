@@ -9,9 +9,7 @@ if it still does not, the test fails with the reason (never skipped).
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,28 +17,9 @@ from typing import Iterator
 
 import pytest
 
+from catalog.local import StackPostgres, stack_postgres
+
 CATALOGS = ("embedded", "postgres")
-
-
-@dataclass(frozen=True)
-class StackPostgres:
-    socket_dir: Path
-    port: int
-    user: str = "postgres"
-
-    def libpq(self, dbname: str) -> str:
-        return f"dbname={dbname} host={self.socket_dir} port={self.port} user={self.user}"
-
-    def psql(self, sql: str, dbname: str = "postgres") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, "-d", dbname,
-             "-v", "ON_ERROR_STOP=1", "-qtAX", "-c", sql],
-            capture_output=True, text=True, timeout=60)
-
-
-def stack_postgres() -> StackPostgres:
-    home = Path(os.environ.get("ZWGK_CKAN_HOME") or Path.home() / ".local/share/zwgk-ckan")
-    return StackPostgres(home / "pg", int(os.environ.get("ZWGK_CKAN_PG_PORT", "5433")))
 
 
 def require_postgres() -> StackPostgres:
@@ -48,7 +27,7 @@ def require_postgres() -> StackPostgres:
     pg = stack_postgres()
     if pg.psql("SELECT 1").returncode == 0:
         return pg
-    from catalog.local import StackError, ensure_stack
+    from catalog.local import StackError, ensure_stack  # brings up CKAN too: only when needed
 
     try:
         ensure_stack()

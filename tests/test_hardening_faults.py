@@ -9,6 +9,7 @@ this module follows the faults through to the warehouse and the verdicts.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -255,11 +256,12 @@ KILLED_NORMALIZE = textwrap.dedent("""
 KILL_UNITS = ["qzf", "teda", "ftz", "jyj", "mzj", "xcjd", "hbjd", "yjbz"]  # 4 batches of 2
 
 
-def _normalize_killed(pipeline_data, db: Path, kill_batch: int) -> None:
+def _normalize_killed(pipeline_data, db: Path, kill_batch: int, lake_env: dict[str, str]) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_NORMALIZE, str(pipeline_data.store_dir.parent / "registry.yaml"),
          str(pipeline_data.store_dir), str(db), ",".join(KILL_UNITS), str(kill_batch)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", **lake_env})
     try:
         line = child.stdout.readline().strip()
         assert line == "mid-write", f"normalize did not reach the write it should be killed in: {line!r}"
@@ -280,7 +282,9 @@ def _tables(db: Path) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def reference(pipeline_data, tmp_path_factory) -> dict[str, list[tuple]]:
-    """The same units normalized without interruption, at the same `now`."""
+    """The same units normalized without interruption, at the same `now`, on the embedded catalog
+    (module fixtures come before the tests' `lake_catalog`; rows do not depend on the catalog)."""
+    assert not os.environ.get("ZWGK_LAKE_CATALOG"), "the reference is the embedded catalog's"
     db = tmp_path_factory.mktemp("reference") / "zwgk.duckdb"
     units = [pipeline_data.registry.get(u) for u in KILL_UNITS]
     normalize_units(units, pipeline_data.store_dir, db, now=datetime(2021, 3, 1, 8), batch_size=2)
@@ -289,9 +293,10 @@ def reference(pipeline_data, tmp_path_factory) -> dict[str, list[tuple]]:
     return tables
 
 
-def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted_run(pipeline_data, reference, tmp_path):
+def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted_run(pipeline_data, reference, tmp_path,
+                                                                                    lake_catalog):
     db = tmp_path / "zwgk.duckdb"
-    _normalize_killed(pipeline_data, db, kill_batch=2)  # batch 1 committed, batch 2 killed mid-write
+    _normalize_killed(pipeline_data, db, kill_batch=2, lake_env=lake_catalog.env)  # batch 1 committed, batch 2 killed mid-write
     after_kill = _tables(db)
     committed = set(KILL_UNITS[:2])
     assert {r[0] for r in after_kill["units"]} == committed  # no half-written unit
@@ -304,11 +309,11 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     assert _tables(db) == reference
 
 
-def test_sigkill_while_rewriting_units_keeps_their_previous_rows(pipeline_data, reference, tmp_path):
+def test_sigkill_while_rewriting_units_keeps_their_previous_rows(pipeline_data, reference, tmp_path, lake_catalog):
     db = tmp_path / "zwgk.duckdb"
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
-    _normalize_killed(pipeline_data, db, kill_batch=3)  # batch 3's rows deleted, then killed before COMMIT
+    _normalize_killed(pipeline_data, db, kill_batch=3, lake_env=lake_catalog.env)  # batch 3's rows deleted, then killed before COMMIT
     assert _tables(db) == reference
 
 

@@ -173,7 +173,7 @@ def test_report_table_figures_from_html():
     assert report_figures("<table><tr><td>本年新收</td><td>x</td></tr></table>") is None
 
 
-def test_a_failed_write_keeps_the_previous_rows(pipeline_data, tmp_path):
+def test_a_failed_write_keeps_the_previous_rows(pipeline_data, tmp_path, lake_catalog):
     unit = pipeline_data.registry.get("teda")
     warehouse = tmp_path / "w.duckdb"
     normalize_unit(unit, pipeline_data.store_dir, warehouse)

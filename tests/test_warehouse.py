@@ -17,7 +17,8 @@ import pytest
 
 import schemas
 from core import lake, warehouse
-from lake_catalogs import catalog_in_env, stack_postgres
+from catalog.local import stack_postgres
+from lake_catalogs import catalog_in_env
 from core.warehouse import WarehouseLockedError, WriteConflictError, connect, replace_unit, replace_units
 
 REPO = Path(__file__).resolve().parent.parent
