@@ -68,7 +68,7 @@ def is_write_conflict(exc: BaseException) -> bool:
     (or its own snapshot-id retries ran out under contention): the transaction has rolled back."""
     text = str(exc)
     return isinstance(exc, duckdb.Error) and (
-        "Transaction conflict" in text or "Failed to commit DuckLake transaction" in text)
+        "Transaction conflict" in text or "Exceeded the maximum retry count" in text)
 
 
 def retry_on_conflict(write: Callable[[], T], what: str) -> T:

@@ -42,7 +42,7 @@ from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
 from core.warehouse import connect as warehouse_connect
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # the module setup runs in the first test
 
 REPO = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.registry import RegistryError, load_registry
-from core.warehouse import WarehouseLockedError
+from core.warehouse import WarehouseLockedError, WriteConflictError
 
 app = typer.Typer(help="zwgk: harvest, normalize, validate and publish 政府信息公开 columns.", no_args_is_help=True)
 sites_app = typer.Typer(help="The built-in sample Binhai portal.", no_args_is_help=True)
@@ -30,7 +30,7 @@ def _stage_errors():
     """Errors a user can act on, as one line each: a locked or missing warehouse, a bad argument."""
     try:
         yield
-    except (WarehouseLockedError, FileNotFoundError, ValueError) as exc:
+    except (WarehouseLockedError, WriteConflictError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
 
