@@ -99,9 +99,14 @@ def snapshot_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Snapshot:
     raise HistoryError(f"no run {run_id!r} in this lake (give a validation run id or a date YYYY-MM-DD)")
 
 
+def day_end(day: date) -> datetime:
+    """The end of `day` in Beijing (UTC): the first instant of the next day there."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=BEIJING).astimezone(timezone.utc)
+
+
 def snapshot_at_end_of(con: duckdb.DuckDBPyConnection, day: date) -> Snapshot:
     """The last snapshot committed on or before `day` (Beijing time)."""
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=BEIJING)
+    end = day_end(day)
     kept = snapshots(con)
     before = [s for s in kept if s.time < end]
     if not before:
