@@ -64,3 +64,12 @@ def _unit_and_host(out_dir: Path, unit_id: str) -> tuple[dict, dict]:
         raise ValueError(f"unit {unit_id!r} is not in {out_dir / 'portal.json'}")
     host = next(h for h in manifest["hosts"] if h["key"] == unit["host"])
     return unit, host
+
+
+def remove_document(out_dir: str | Path, unit_id: str, index: int = 0) -> str:
+    """Take the unit's `index`-th document page off the site (it answers 404); its host path."""
+    out_dir = Path(out_dir)
+    _, host = _unit_and_host(out_dir, unit_id)
+    page = document_pages(out_dir, unit_id)[index]
+    page.unlink()
+    return "/" + page.relative_to(out_dir / host["root"]).as_posix()
