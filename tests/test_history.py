@@ -132,3 +132,24 @@ def test_only_the_silent_edit_of_several_changes_is_found(tmp_path):
     assert change["after_seen_at"] == after.time.replace(tzinfo=None)
     [passage] = json.loads(change["passages"])
     assert (passage["before"], passage["after"]) == ("十", "五")
+
+
+def test_a_silent_edit_outlives_the_snapshots_it_was_found_in(tmp_path):
+    """Maintenance expires old snapshots: the earlier text leaves the history, but the edit found
+    before stays listed in later runs (carried over from the unit's previous run)."""
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        write_run(con, "run-1", [doc(1, BODY)])
+        write_run(con, "run-2", [doc(1, BODY.replace("十日", "五日"))])
+        found = find_document_changes(con, ["jyj"], "check-1", date(2021, 3, 1), datetime(2021, 3, 2))
+        warehouse.load_table(con, "document_changes", found)
+        expired = [s.snapshot_id for s in history.snapshots(con) if s.run_id != "run-2"]
+        con.execute("CALL ducklake_expire_snapshots('lake', versions => ?)", [expired])
+        write_run(con, "run-3", [doc(1, BODY.replace("十日", "五日"))])
+        assert [len(v) for v in history.text_versions(con, ["jyj"]).values()] == [1], "the old text is gone"
+        later = find_document_changes(con, ["jyj"], "check-2", date(2021, 4, 1), datetime(2021, 4, 2)).to_pylist()
+    [carried] = later
+    [original] = found.to_pylist()
+    assert (carried["run_id"], carried["as_of"]) == ("check-2", date(2021, 4, 1))
+    assert {k: v for k, v in carried.items() if k not in ("run_id", "as_of", "checked_at")} == \
+        {k: v for k, v in original.items() if k not in ("run_id", "as_of", "checked_at")}
