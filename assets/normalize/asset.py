@@ -24,7 +24,7 @@ def normalized_resources(
     """Extract the unit's harvested pages and replace its rows in the warehouse in one transaction."""
     unit = registry.load().get(context.partition_key)
     # Tagged like the day's validation, so `zwgk report --at` finds the whole day's run.
-    tag = RunTag(daily_run_id(), "normalize", extra={"dagster_run_id": context.run_id})
+    tag = RunTag(daily_run_id(), "normalize", extra={"dagster_run_id": context.run.run_id})
     summary = normalize_unit(unit, storage.harvest_dir, storage.warehouse_path, tag=tag)
     return MaterializeResult(metadata={
         "resources": summary.resources,

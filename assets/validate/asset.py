@@ -40,7 +40,7 @@ def unit_verdicts(context: AssetExecutionContext, storage: StorageResource, vali
     """Validate one unit; its asset checks show the verdict in the UI and stop publishing on a C20 veto."""
     unit_id = context.partition_key
     summary = validate_unit(storage.warehouse_path, unit_id, validation.as_of_date(), run_id=daily_run_id(),
-                            extra_tag={"dagster_run_id": context.run_id})
+                            extra_tag={"dagster_run_id": context.run.run_id})
     with connect(storage.warehouse_path, read_only=True) as con:
         score, verdict, vetoes = con.execute(
             "SELECT score, verdict, veto_checks FROM unit_scores WHERE run_id = ? AND unit_id = ?",
