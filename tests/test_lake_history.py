@@ -69,6 +69,8 @@ def test_the_second_report_lists_the_silent_edit_with_its_passage_and_both_snaps
     added = ADDED_CONDITION.rstrip("。")
     assert f"<del></del>" in section and f"<ins>{added}</ins>" in section
     assert normalized["run-1"].label in section and normalized["run-2"].label in section
+    index = (two_runs["work"] / "data" / "report" / "index.html").read_text(encoding="utf-8")
+    assert 'href="units/zfb.html#silent-edits">区政府办公室</a>：1 处' in index
     first = (two_runs["work"] / "report-1" / "units" / "zfb.html").read_text(encoding="utf-8")
     assert "未发现" in first[first.index('<section id="silent-edits">'):] and added not in first
     # Only the edited document: nothing else on the portal changed its text.

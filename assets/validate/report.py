@@ -246,6 +246,7 @@ def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = 
     index.write_text(env.get_template("index.html.j2").render(
         units=units, results=results, totals=_check_totals(results), trend=trend,
         kinds=[k for k in KIND_LABELS if any(u["kind"] == k for u in units)],
+        changed_units={unit_id: len(found) for unit_id, found in changes.items()},
         data_docs=_data_docs_link(out_dir, Path(data_docs_index) if data_docs_index else None), **common,
     ), encoding="utf-8")
     unit_template = env.get_template("unit.html.j2")
