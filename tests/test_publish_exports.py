@@ -136,3 +136,7 @@ def test_silent_edits_are_published_as_their_own_dataset_masked_and_without_with
                        "suffix": "通知如下。"}
     assert rows[0]["publish_date"] == jyj["publish_date"].isoformat() and rows[0]["unit_name"] == "区教育局"
     assert MOBILE.encode() not in files_of(catalog)["t-zwgk-document-changes/zwgk-document-changes.csv"]
+    assert dataset.metadata["source_urls"] == ["http://www.bh.zwgk.test:8080/jyj/zfxxgk/"]
+    # A unit leaving the scope without changes of its own leaves this dataset as it was.
+    without_street = plan(w.write(tmp_path / "changes.duckdb"), registry_unit_ids=["jyj", "mzj"])
+    assert next(d for d in without_street.datasets if d.name == dataset.name).sha256 == dataset.sha256
