@@ -91,8 +91,10 @@ def catalog_for(warehouse: str | Path) -> Catalog:
     return Catalog(str(warehouse), str(data_dir(warehouse)) + os.sep, embedded=True)
 
 
-def attach(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, read_only: bool) -> None:
-    """Load the extensions, ATTACH the lake as `lake` and make it the default database."""
+def attach(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, read_only: bool,
+           snapshot_version: int | None = None) -> None:
+    """Load the extensions, ATTACH the lake as `lake` and make it the default database; with
+    `snapshot_version`, the lake as it was at that snapshot (DuckLake time travel; read only)."""
     load_extension(con, "ducklake")
     if catalog.is_postgres:
         load_extension(con, "postgres_scanner")
@@ -102,6 +104,8 @@ def attach(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, read_only: bool)
         options.append("OVERRIDE_DATA_PATH TRUE")
     if read_only:
         options.append("READ_ONLY")
+    if snapshot_version is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot_version)}")
     con.execute(f"ATTACH {_sql_string('ducklake:' + catalog.catalog)} AS {LAKE} ({', '.join(options)})")
     con.execute(f"USE {LAKE}")
 

@@ -20,11 +20,14 @@ failure had in fact landed.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -40,6 +43,31 @@ UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "li
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# The author every zwgk write signs its lake snapshot with (ducklake_snapshots().author).
+SNAPSHOT_AUTHOR = "zwgk"
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """What a write belongs to: recorded on the lake snapshot it commits, as the snapshot's commit
+    message and extra info (JSON), so that `core.history` can find a run's snapshots later."""
+    run_id: str
+    stage: str  # normalize | validate | …
+    as_of: date | None = None  # the day the rules were applied for (validation)
+    extra: dict = field(default_factory=dict)  # e.g. the Dagster run id
+
+    @property
+    def message(self) -> str:
+        return f"{self.stage} run {self.run_id}" + (f" as of {self.as_of.isoformat()}" if self.as_of else "")
+
+    @property
+    def extra_info(self) -> str:
+        info = {"run_id": self.run_id, "stage": self.stage, **self.extra}
+        if self.as_of is not None:
+            info["as_of"] = self.as_of.isoformat()
+        return json.dumps(info, ensure_ascii=False, sort_keys=True)
 
 
 class WarehouseLockedError(RuntimeError):
@@ -102,10 +130,14 @@ def _units_named(unit_ids: list[str]) -> str:
 
 
 @contextmanager
-def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | None = None
-            ) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | None = None,
+            snapshot_version: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse at `path` (creating its tables on first write); waits while another
-    process writes. Tables are named bare: the lake is the connection's default database."""
+    process writes. Tables are named bare: the lake is the connection's default database.
+
+    With `snapshot_version` the lake is opened read only as it was at that snapshot
+    (`core.history` finds a run's or a day's snapshot)."""
+    read_only = read_only or snapshot_version is not None
     path = Path(path)
     catalog = lake.catalog_for(path)
     wait_seconds = lock_wait() if wait_seconds is None else wait_seconds
@@ -118,7 +150,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
     while True:
         con = duckdb.connect()
         try:
-            lake.attach(con, catalog, read_only=read_only)
+            lake.attach(con, catalog, read_only=read_only, snapshot_version=snapshot_version)
             break
         except duckdb.IOException as exc:
             con.close()
@@ -165,10 +197,17 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> Non
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK on any error (a failed COMMIT has rolled back already)."""
+def transaction(con: duckdb.DuckDBPyConnection, tag: RunTag | None = None) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error (a failed COMMIT has rolled back already).
+
+    With `tag`, the snapshot this transaction commits carries the run's id, stage and as-of date
+    (DuckLake's own commit message and extra info): `zwgk report --at RUN` finds it by them.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
+        if tag is not None:
+            con.execute(f"CALL {lake.LAKE}.set_commit_message(?, ?, extra_info => ?)",
+                        [SNAPSHOT_AUTHOR, tag.message, tag.extra_info])
         yield
         con.execute("COMMIT")
     except BaseException:
@@ -180,13 +219,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str, pa.Table],
-                 hosts: pa.Table | None = None) -> None:
+                 hosts: pa.Table | None = None, tag: RunTag | None = None) -> None:
     """Replace every row of one unit in one transaction (bulk insert from Arrow)."""
-    replace_units(con, [unit_id], [tables], hosts=[hosts] if hosts is not None else [])
+    replace_units(con, [unit_id], [tables], hosts=[hosts] if hosts is not None else [], tag=tag)
 
 
 def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: list[dict[str, pa.Table]],
-                  hosts: list[pa.Table] = ()) -> None:
+                  hosts: list[pa.Table] = (), tag: RunTag | None = None) -> None:
     """Replace every row of several units in one transaction: one snapshot of the lake.
 
     Per table, one DELETE and one bulk INSERT from Arrow. Batching is what makes loading fast:
@@ -197,14 +236,14 @@ def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: l
         return
     con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
     try:
-        retry_on_conflict(lambda: _replace_units_once(con, tables, hosts), _units_named(unit_ids))
+        retry_on_conflict(lambda: _replace_units_once(con, tables, hosts, tag), _units_named(unit_ids))
     finally:
         con.unregister("replaced_units")
 
 
 def _replace_units_once(con: duckdb.DuckDBPyConnection, tables: list[dict[str, pa.Table]],
-                        hosts: list[pa.Table]) -> None:
-    with transaction(con):
+                        hosts: list[pa.Table], tag: RunTag | None) -> None:
+    with transaction(con, tag):
         for name in UNIT_TABLES:
             parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
             con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
@@ -227,11 +266,12 @@ def _merge_hosts(con: duckdb.DuckDBPyConnection, new_hosts: list[pa.Table]) -> N
         con.unregister("new_hosts")
 
 
-def replace_where(con: duckdb.DuckDBPyConnection, scope: str, params: dict, tables: dict[str, pa.Table]) -> None:
+def replace_where(con: duckdb.DuckDBPyConnection, scope: str, params: dict, tables: dict[str, pa.Table],
+                  tag: RunTag | None = None) -> None:
     """In one transaction, per table: delete the rows matching the SQL `scope`, insert `rows`
     (validation replaces one run's results this way). On a write conflict it is run again."""
     def replace_once() -> None:
-        with transaction(con):
+        with transaction(con, tag):
             for name, rows in tables.items():
                 con.execute(f'DELETE FROM "{name}" WHERE {scope}', params)
                 load_table(con, name, rows)
@@ -241,10 +281,11 @@ def replace_where(con: duckdb.DuckDBPyConnection, scope: str, params: dict, tabl
     retry_on_conflict(replace_once, f"{', '.join(tables)} of {_units_named(list(units))}")
 
 
-def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now) -> list[str]:
+def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], now,
+                       tag: RunTag | None = None) -> list[str]:
     """Units no longer in the registry keep their rows, marked removed (history is never lost)."""
     def mark_once() -> list[str]:
-        with transaction(con):
+        with transaction(con, tag):
             removed = [r[0] for r in con.execute(
                 "SELECT unit_id FROM units WHERE removed_at IS NULL AND unit_id NOT IN (SELECT unit_id FROM registered)"
             ).fetchall()]

@@ -163,3 +163,12 @@ def normalize_org_name(name: str) -> str:
             if text.endswith(suffix) and len(text) > len(suffix) + 1:
                 text, changed = text[: -len(suffix)], True
     return text
+
+
+# Words a unit uses to mark that it changed a published document (silent edits, an insight beside
+# C01–C22): a title suffix （修订） or 【更正】, a line 更正说明：…, 勘误, 订正, 修正, 修改. An edit is
+# marked when such a word appears in the new version more often than in the old one: a decision
+# "关于修改《…》的决定" speaks of 修改 as its subject from the start and marks nothing by that.
+REVISION_MARKERS: tuple[str, ...] = ("修订", "更正", "修正", "修改", "勘误", "订正")
+# A validity that itself says the document was revised.
+REVISED_VALIDITY = "已修订"

@@ -10,6 +10,7 @@ visible) and in one that has a C20 veto (so it is withheld).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ class PublishWarehouse:
     resources: list[dict] = field(default_factory=list)
     check_results: list[dict] = field(default_factory=list)
     unit_scores: list[dict] = field(default_factory=list)
+    document_changes: list[dict] = field(default_factory=list)
 
     def unit(self, unit_id: str, name: str, kind: str = "bureau", access: str = "ok") -> None:
         url = f"http://{HOST}/{unit_id}/zfxxgk/"
@@ -80,6 +82,16 @@ class PublishWarehouse:
                                  "verdict": "不合格" if vetoes or score < 60 else "合格", "veto": bool(vetoes),
                                  "veto_checks": vetoes, "checked_at": checked_at})
 
+    def silent_edit(self, run_id: str, resource: dict, before: str, after: str, *, as_of: date = AS_OF) -> None:
+        """A silent edit of `resource` found by run `run_id`: one passage, `before` became `after`."""
+        self.document_changes.append({
+            "run_id": run_id, "as_of": as_of, "unit_id": resource["unit_id"], "resource_id": resource["resource_id"],
+            "url": resource["url"], "title": resource["title"], "publish_date": resource["publish_date"],
+            "before_snapshot": 3, "before_seen_at": NOW - timedelta(days=7), "after_snapshot": 9,
+            "after_seen_at": NOW, "passages": json.dumps([{"prefix": "现将", "before": before, "after": after,
+                                                          "suffix": "通知如下。"}], ensure_ascii=False),
+            "checked_at": NOW})
+
     def unverifiable(self, run_id: str, unit_id: str, *, as_of: date = AS_OF) -> None:
         """A unit whose column could not be read: every check n/a, verdict 无法核查, no score."""
         for check in load_catalog().checks:
@@ -94,7 +106,7 @@ class PublishWarehouse:
         """(Re)write the whole warehouse file."""
         path.unlink(missing_ok=True)
         with warehouse.connect(path) as con:
-            for name in ("units", "columns", "resources", "check_results", "unit_scores"):
+            for name in ("units", "columns", "resources", "check_results", "unit_scores", "document_changes"):
                 rows = getattr(self, name)
                 if rows:
                     warehouse.load_table(con, name, pa.Table.from_pylist(rows, schema=schemas.arrow_schema(name)))

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 NAMES = Names(f"t{uuid.uuid4().hex[:8]}-")
 DIRECTORIES = [NAMES.directory("jyj"), NAMES.directory("xgjd")]
-SHARED = [NAMES.catalogue, NAMES.scorecard, NAMES.dictionary]
+SHARED = [NAMES.catalogue, NAMES.scorecard, NAMES.document_changes, NAMES.dictionary]
 
 
 @pytest.fixture(scope="module")
@@ -216,10 +216,10 @@ def test_ckan_stopped_mid_publish_gives_a_clear_error_and_a_rerun_completes(stac
         rerun = interrupted.publish()
         assert rerun.updated == [names.directory("jyj")]  # its two missing files, nothing else
         assert sorted(rerun.created) == sorted([names.directory("xgjd"), names.catalogue, names.scorecard,
-                                                names.dictionary])
+                                                names.document_changes, names.dictionary])
         datasets = ckan.action.package_search(fq=names.search_filter, rows=1000)["results"]
         assert sorted(d["name"] for d in datasets) == sorted(names.directory(u) for u in ("jyj", "xgjd")) + sorted(
-            [names.catalogue, names.scorecard, names.dictionary])
+            [names.catalogue, names.scorecard, names.document_changes, names.dictionary])
         listed = Counter(ckan.action.package_list())
         assert all(listed[d["name"]] == 1 for d in datasets)
         for dataset in datasets:

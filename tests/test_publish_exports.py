@@ -73,7 +73,8 @@ def test_exports_are_reproducible(warehouse):
 def test_layout_and_blocking_rule(warehouse):
     catalog = plan(warehouse)
     assert [d.name for d in catalog.datasets] == ["t-jyj-zfxxgk-ml", "t-xgjd-zfxxgk-ml", "t-zwgk-catalogue",
-                                                  "t-zwgk-scorecard", "t-zwgk-data-dictionary"]
+                                                  "t-zwgk-scorecard", "t-zwgk-document-changes",
+                                                  "t-zwgk-data-dictionary"]
     assert catalog.blocked_units == ["mzj"]  # C20 veto: no directory, not in the catalogue
     files = files_of(catalog)
     assert "区民政局".encode() not in files["t-zwgk-catalogue/zwgk-catalogue.json"]
@@ -84,7 +85,7 @@ def test_layout_and_blocking_rule(warehouse):
 
 def test_units_and_registry_limit_what_is_planned(warehouse):
     one = plan(warehouse, units=["xgjd"])
-    assert [d.name for d in one.datasets][0] == "t-xgjd-zfxxgk-ml" and len(one.datasets) == 4
+    assert [d.name for d in one.datasets][0] == "t-xgjd-zfxxgk-ml" and len(one.datasets) == 5
     without_street = plan(warehouse, registry_unit_ids=["jyj", "mzj"])
     assert "t-xgjd-zfxxgk-ml" not in [d.name for d in without_street.datasets]
 
@@ -114,3 +115,28 @@ def test_the_scorecard_carries_the_third_verdict(tmp_path):
     assert "无法核查 1 个" in scorecard.metadata["notes"]
     checks = json.loads(files["t-zwgk-scorecard/zwgk-scorecard-checks.json"])
     assert {c["status"] for c in checks if c["unit_id"] == "dj"} == {"n/a"}
+
+
+def test_silent_edits_are_published_as_their_own_dataset_masked_and_without_withheld_units(tmp_path):
+    """The document changes of each unit's latest run, with personal information masked; a unit
+    withheld for a C20 veto keeps its passages out of this dataset too."""
+    w = small_warehouse()
+    jyj = next(r for r in w.resources if r["unit_id"] == "jyj")
+    mzj = next(r for r in w.resources if r["unit_id"] == "mzj")
+    w.silent_edit("run-1", jyj, "有关事项", f"有关事项（联系人手机{MOBILE}）")
+    w.silent_edit("run-0", jyj, "旧运行", "不应发布")  # not the unit's latest run
+    w.silent_edit("run-1", mzj, "低保", "低保对象")
+    catalog = plan(w.write(tmp_path / "changes.duckdb"))
+    dataset = next(d for d in catalog.datasets if d.name == "t-zwgk-document-changes")
+    assert dataset.metadata["dataset_kind"] == "changes" and "不计分" in dataset.metadata["notes"]
+    rows = json.loads(files_of(catalog)["t-zwgk-document-changes/zwgk-document-changes.json"])
+    assert [(r["unit_id"], r["url"]) for r in rows] == [("jyj", jyj["url"])]
+    [passage] = rows[0]["passages"]
+    assert passage == {"prefix": "现将", "before": "有关事项", "after": "有关事项（联系人手机138****1234）",
+                       "suffix": "通知如下。"}
+    assert rows[0]["publish_date"] == jyj["publish_date"].isoformat() and rows[0]["unit_name"] == "区教育局"
+    assert MOBILE.encode() not in files_of(catalog)["t-zwgk-document-changes/zwgk-document-changes.csv"]
+    assert dataset.metadata["source_urls"] == ["http://www.bh.zwgk.test:8080/jyj/zfxxgk/"]
+    # A unit leaving the scope without changes of its own leaves this dataset as it was.
+    without_street = plan(w.write(tmp_path / "changes.duckdb"), registry_unit_ids=["jyj", "mzj"])
+    assert next(d for d in without_street.datasets if d.name == dataset.name).sha256 == dataset.sha256

@@ -199,13 +199,32 @@ def report(
     db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     out: Path = typer.Option(Path("var/report"), help="Directory for the static HTML report."),
     run_id: Optional[str] = typer.Option(None, help="Report this run (default: the latest)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Render from the lake as it was: after run RUN_ID, or at the "
+                                     "end of DATE (YYYY-MM-DD, Beijing time)."),
 ) -> None:
     """Render the supervisors' report (static HTML, works offline)."""
     from assets.validate.report import build_report
 
+    snapshot = _snapshot_or_exit(db, at) if at else None
     with _stage_errors():
-        index = build_report(db, out, run_id=run_id)
+        index = build_report(db, out, run_id=run_id, snapshot=snapshot.snapshot_id if snapshot else None)
+    if snapshot:
+        console.print(f"as of lake snapshot {snapshot.snapshot_id} ({snapshot.beijing_time:%Y-%m-%d %H:%M:%S} "
+                      f"Beijing time{', run ' + snapshot.run_id if snapshot.run_id else ''})")
     console.print(f"[green]report written:[/] {index.resolve().as_uri()}")
+
+
+def _snapshot_or_exit(db: Path, at: str):
+    """The lake snapshot `--at` names; a clear message and exit code 2 when there is none."""
+    from core.history import HistoryError, resolve
+    from core.warehouse import connect
+
+    try:
+        with connect(db, read_only=True) as con:
+            return resolve(con, at)
+    except (HistoryError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/] --at {at}: {exc}")
+        raise typer.Exit(2) from None
 
 
 def ckan_target(ckan_url: str | None) -> tuple[str, str]:
@@ -260,6 +279,8 @@ def run(
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Run only this unit (repeatable)."),
     publish: bool = typer.Option(True, help="Publish to CKAN ($ZWGK_CKAN_URL, else the local stack)."),
     polite: bool = typer.Option(True, help="--no-polite lifts crawl limits (only for your own test portals)."),
+    full_recheck: bool = typer.Option(False, help="Revalidate every stored page, not only those due."),
+    run_id: Optional[str] = typer.Option(None, help="Run id tagging every snapshot of the run (default: a new id)."),
 ) -> None:
     """Run the whole pipeline in this process, with live progress and a final summary.
 
@@ -276,7 +297,7 @@ def run(
     try:
         result = run_pipeline(registry, paths, as_of=_parse_date(as_of, "--as-of"), console=console,
                               unit_ids=unit or None, polite=polite, publish=publish,
-                              ckan=lambda: ckan_target(None))
+                              ckan=lambda: ckan_target(None), full_recheck=full_recheck, run_id=run_id)
     except PipelineError as exc:
         console.print(f"[red]pipeline error:[/] {exc}")
         raise typer.Exit(1) from None

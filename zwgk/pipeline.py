@@ -15,7 +15,9 @@ from typing import Callable
 from rich.console import Console
 
 from zwgk.progress import harvest_with_progress, normalize_with_progress, print_validation
+from core.history import new_run_id
 from core.registry import Registry
+from core.warehouse import RunTag
 
 
 class PipelineError(RuntimeError):
@@ -45,6 +47,7 @@ class PipelineResult:
     validation: object = None
     report: Path | None = None
     publish: object = None
+    run_id: str | None = None
 
 
 def _step(name: str, console: Console, action: Callable):
@@ -59,16 +62,25 @@ def _step(name: str, console: Console, action: Callable):
 
 def run_pipeline(registry: Registry, paths: PipelinePaths, *, as_of: date, console: Console,
                  unit_ids: list[str] | None = None, polite: bool = True, publish: bool = True,
-                 ckan: Callable[[], tuple[str, str]] | None = None) -> PipelineResult:
-    """Run every stage for the selected units; `ckan()` returns (url, token) when publishing."""
+                 ckan: Callable[[], tuple[str, str]] | None = None, full_recheck: bool = False,
+                 run_id: str | None = None) -> PipelineResult:
+    """Run every stage for the selected units; `ckan()` returns (url, token) when publishing.
+
+    One run id for the whole run: every lake snapshot it writes is tagged with it (and `as_of`),
+    and it is the validation run's id, so `zwgk report --at RUN_ID` shows the lake as this run left it.
+    """
     from assets.validate import validate_warehouse
     from assets.validate.report import build_report
 
     result = PipelineResult()
-    result.harvest = _step("harvest", console, lambda: _harvest(registry, unit_ids, paths, polite, console))
+    result.run_id = run_id = run_id or new_run_id()
+    result.harvest = _step("harvest", console, lambda: _harvest(registry, unit_ids, paths, polite, console,
+                                                                 full_recheck))
     result.normalize = _step("normalize", console, lambda: normalize_with_progress(
-        registry, paths.harvest, paths.warehouse, console=console, unit_ids=unit_ids))
-    result.validation = _step("validate", console, lambda: validate_warehouse(paths.warehouse, as_of, units=unit_ids))
+        registry, paths.harvest, paths.warehouse, console=console, unit_ids=unit_ids,
+        tag=RunTag(run_id, "normalize", as_of)))
+    result.validation = _step("validate", console, lambda: validate_warehouse(paths.warehouse, as_of, run_id=run_id,
+                                                                              units=unit_ids))
     print_validation(result.validation, console)
     result.report = _step("report", console, lambda: build_report(paths.warehouse, paths.report))
     console.print(f"[bold]supervisors' report:[/] {result.report.resolve().as_uri()}")
@@ -77,9 +89,11 @@ def run_pipeline(registry: Registry, paths: PipelinePaths, *, as_of: date, conso
     return result
 
 
-def _harvest(registry: Registry, unit_ids, paths: PipelinePaths, polite: bool, console: Console) -> list:
+def _harvest(registry: Registry, unit_ids, paths: PipelinePaths, polite: bool, console: Console,
+             full_recheck: bool = False) -> list:
     """One unit failing is a result; every unit failing means the stage itself is broken."""
-    summaries = harvest_with_progress(registry, unit_ids, paths.harvest, polite=polite, console=console)
+    summaries = harvest_with_progress(registry, unit_ids, paths.harvest, polite=polite, console=console,
+                                      full_recheck=full_recheck)
     failed = [s for s in summaries if s.failed]
     if summaries and len(failed) == len(summaries):
         raise RuntimeError(f"every unit failed, e.g. unit {failed[0].unit_id}: {failed[0].failed}")

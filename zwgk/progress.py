@@ -72,7 +72,7 @@ def harvest_table(summaries) -> Table:
 
 
 def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *, console: Console,
-                            unit_ids: list[str] | None = None) -> list:
+                            unit_ids: list[str] | None = None, tag=None) -> list:
     """Normalize units in batches (one writer per warehouse), with a bar and errors by URL."""
     units = [registry.get(u) for u in unit_ids] if unit_ids else list(registry.units)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -87,7 +87,7 @@ def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *,
 
         # A run over the whole registry also marks units dropped from it.
         summaries = normalize_units(units, store, warehouse, progress=show,
-                                    registered=None if unit_ids else registry.ids)
+                                    registered=None if unit_ids else registry.ids, tag=tag)
     done = [s for s in summaries if not s.not_harvested]
     resources = sum(s.resources for s in done)
     extracted = sum(s.extracted for s in done)

@@ -3,6 +3,8 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.harvest.asset import harvested_pages
+from core.history import daily_run_id
+from core.warehouse import RunTag
 from orchestration.partitions import unit_partitions
 from orchestration.resources import RegistryResource, StorageResource
 
@@ -21,7 +23,9 @@ def normalized_resources(
 ) -> MaterializeResult:
     """Extract the unit's harvested pages and replace its rows in the warehouse in one transaction."""
     unit = registry.load().get(context.partition_key)
-    summary = normalize_unit(unit, storage.harvest_dir, storage.warehouse_path)
+    # Tagged like the day's validation, so `zwgk report --at` finds the whole day's run.
+    tag = RunTag(daily_run_id(), "normalize", extra={"dagster_run_id": context.run.run_id})
+    summary = normalize_unit(unit, storage.harvest_dir, storage.warehouse_path, tag=tag)
     return MaterializeResult(metadata={
         "resources": summary.resources,
         "extracted": summary.extracted,

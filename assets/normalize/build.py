@@ -23,7 +23,7 @@ from assets.harvest import open_unit_store, read_raw
 from schemas.vocabulary import column_note, list_mark_validity
 from core.registry import Unit
 
-from core import warehouse
+from core import history, warehouse
 from .dates import parse_date
 from .extract import ExtractionError, extract_page
 from .report_table import report_figures
@@ -46,6 +46,12 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
+def text_sha256(body_text: str | None) -> str:
+    """The hash of a document's text, so history can tell which snapshots changed it (silent
+    edits) without reading every text of every run; the raw page hash also moves with the chrome."""
+    return hashlib.sha256((body_text or "").encode("utf-8")).hexdigest()
+
+
 @dataclass
 class NormalizeSummary:
     unit_id: str
@@ -63,13 +69,13 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path, *, now: datetime | None = None
-                   ) -> NormalizeSummary:
+def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path, *, now: datetime | None = None,
+                   tag: warehouse.RunTag | None = None) -> NormalizeSummary:
     """Extract one unit's harvested pages and replace its rows in the warehouse.
 
     Raises FileNotFoundError when the unit was never harvested into `store_dir`.
     """
-    [summary] = normalize_units([unit], store_dir, warehouse_path, now=now)
+    [summary] = normalize_units([unit], store_dir, warehouse_path, now=now, tag=tag)
     if summary.not_harvested:
         raise FileNotFoundError(summary.errors[0])
     return summary
@@ -78,27 +84,30 @@ def normalize_unit(unit: Unit, store_dir: str | Path, warehouse_path: str | Path
 def normalize_units(units: list[Unit], store_dir: str | Path, warehouse_path: str | Path, *,
                     now: datetime | None = None, batch_size: int = 50,
                     progress: Callable[[NormalizeSummary], None] | None = None,
-                    registered: list[str] | None = None) -> list[NormalizeSummary]:
+                    registered: list[str] | None = None, tag: warehouse.RunTag | None = None
+                    ) -> list[NormalizeSummary]:
     """Normalize units, writing each batch of units in one transaction (fast bulk loading).
 
     A unit with no harvest store is reported (`not_harvested`) and its previous rows are kept.
     With `registered` (every unit id in the registry), units dropped from it are marked removed:
     their rows stay, but validation and publishing no longer treat them as current.
+    Each write's lake snapshot is tagged with `tag` (default: a new run id of its own).
     """
     now = now or _utcnow()
+    tag = tag or warehouse.RunTag(history.new_run_id(), "normalize")
     summaries = []
     with warehouse.connect(warehouse_path) as con:
         for start in range(0, len(units), batch_size):
             built = [_build_unit(con, unit, Path(store_dir), now) for unit in units[start:start + batch_size]]
             ready = [b for b in built if b.tables is not None]
             warehouse.replace_units(con, [b.summary.unit_id for b in ready], [b.tables for b in ready],
-                                    hosts=[b.hosts for b in ready])
+                                    hosts=[b.hosts for b in ready], tag=tag)
             for b in built:
                 summaries.append(b.summary)
                 if progress:
                     progress(b.summary)
         if registered is not None:
-            for unit_id in warehouse.mark_removed_units(con, registered, now):
+            for unit_id in warehouse.mark_removed_units(con, registered, now, tag=tag):
                 log.info("unit %s is no longer in the registry: marked removed", unit_id)
     return summaries
 
@@ -253,6 +262,7 @@ class _UnitRows:
         hint = record.get("interprets_hint") or {}
         row.update(
             resource_id=resource_id, unit_id=self.unit.id, content_sha256=page["sha256"],
+            text_sha256=text_sha256(row["body_text"]),
             interprets=None, interprets_title=hint.get("title"), _interprets_url=hint.get("url"),
             attachments=record.get("attachments") or [],
             report_figures=None, schema_version=schemas.SCHEMA_VERSION,

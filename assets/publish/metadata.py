@@ -102,6 +102,22 @@ def scorecard(units: list[UnitInfo], scores: list[dict], contact: Contact) -> di
                     contact=contact, source_urls=sorted(u.url for u in units))
 
 
+def document_changes(units: list[UnitInfo], rows: list[dict], contact: Contact) -> dict:
+    start, end = _date_range(r["as_of"] for r in rows)
+    changed_units = len({r["unit_id"] for r in rows})
+    notes = ("各单位已发布文件在发布后被改动正文、但页面未标注修订或更正、发布日期也未变化的记录（未标注的正文修改）。"
+             f"共 {len(rows)} 处，涉及 {changed_units} 个单位。\n\n"
+             "- 这是观察项，不是检查项（C01–C22），不计分、不影响结论。\n"
+             "- 每处修改一行：文件名称、地址、发布日期，修改前后两次看到该文件的时间（UTC），"
+             "以及改动段落（passages：prefix/suffix 为未变的上下文，before/after 为改动前后的文字）。\n"
+             f"{PII_NOTE}\n{FILE_NOTES}")
+    return _dataset(title="滨海新区政府信息公开文件未标注修改记录", notes=notes, kind="changes", unit_id="all",
+                    unit_kind="", tags=(*BASE_TAGS, "文件修改", "静默修改"), temporal=(start, end),
+                    frequency="daily", contact=contact,
+                    # Only the units with changes: a unit joining or leaving changes nothing here.
+                    source_urls=sorted(u.url for u in units if u.unit_id in {r["unit_id"] for r in rows}))
+
+
 def dictionary(contact: Contact) -> dict:
     notes = (f"{PLATFORM_TITLE}发布的全部数据表的字段说明（数据结构版本 {SCHEMA_VERSION}）。"
              "各 CSV 文件的中文表头即本字典的「中文说明」，Parquet 和 JSON 文件使用「字段名」。")

@@ -37,6 +37,10 @@ class Names:
         return f"{self.prefix}zwgk-scorecard"
 
     @property
+    def document_changes(self) -> str:
+        return f"{self.prefix}zwgk-document-changes"
+
+    @property
     def dictionary(self) -> str:
         return f"{self.prefix}zwgk-data-dictionary"
 

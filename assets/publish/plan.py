@@ -27,7 +27,7 @@ from .exports import ExportFile, export_table
 from .metadata import Contact
 from .names import Names
 from .source import Snapshot, UnitInfo
-from .tables import CHECK_RESULTS, DATA_DICTIONARY, RESOURCES, UNIT_SCORES, dictionary_rows
+from .tables import CHECK_RESULTS, DATA_DICTIONARY, DOCUMENT_CHANGES, RESOURCES, UNIT_SCORES, dictionary_rows
 
 BLOCKING_VETO = "C20"
 _FILE_DESCRIPTIONS = {
@@ -100,6 +100,7 @@ def plan_catalog(snapshot: Snapshot, names: Names, contact: Contact, *, units: l
         _catalogue(published, blocked, snapshot, names.catalogue, platform, contact),
         _scorecard([u for u in scope if u.unit_id in scored], scores,
                    [c for c in snapshot.checks if c["unit_id"] in scope_ids], names.scorecard, platform, contact),
+        _document_changes(published, snapshot, names.document_changes, platform, contact),
         _dataset(names.dictionary, platform, metadata.dictionary(contact),
                  [("数据字典", export_table(DATA_DICTIONARY, dictionary_rows(), "zwgk-data-dictionary"))]),
     ]
@@ -133,6 +134,15 @@ def _scorecard(units: list[UnitInfo], scores: list[dict], checks: list[dict], na
         ("单位得分", export_table(UNIT_SCORES, scores, "zwgk-scorecard-units")),
         ("检查结果", export_table(CHECK_RESULTS, checks, "zwgk-scorecard-checks")),
     ])
+
+
+def _document_changes(units: list[UnitInfo], snapshot: Snapshot, name: str, org: OrgPlan,
+                      contact: Contact) -> DatasetPlan:
+    """Silent edits in the published units' documents (withheld units' passages stay withheld)."""
+    published = {u.unit_id for u in units}
+    rows = [r for r in snapshot.document_changes if r["unit_id"] in published]
+    return _dataset(name, org, metadata.document_changes(units, rows, contact),
+                    [("未标注的正文修改", export_table(DOCUMENT_CHANGES, rows, "zwgk-document-changes"))])
 
 
 def _dataset(name: str, org: OrgPlan, fields: dict, tables: list[tuple[str, list[ExportFile]]]) -> DatasetPlan:

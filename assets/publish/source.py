@@ -13,6 +13,7 @@ run's rows only. The check results shown are those of the same (run, unit).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from core.warehouse import connect
 from expectations.catalog import load_catalog
 
 from .pii import mask_personal_info
-from .tables import CHECK_RESULTS, RESOURCE_TEXT_FIELDS, RESOURCES
+from .tables import CHECK_RESULTS, DOCUMENT_CHANGES, RESOURCE_TEXT_FIELDS, RESOURCES
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Snapshot:
     resources: dict[str, list[dict]]        # unit_id -> its current resources, masked, sorted
     scores: list[dict]                      # UNIT_SCORES rows (plus run_id, checked_at), best score first
     checks: list[dict]                      # CHECK_RESULTS rows, by unit and check
+    document_changes: list[dict] = ()       # DOCUMENT_CHANGES rows of the same (run, unit)s, masked
 
 
 def read_snapshot(warehouse_path: str | Path, run_id: str | None = None) -> Snapshot:
@@ -48,7 +50,8 @@ def read_snapshot(warehouse_path: str | Path, run_id: str | None = None) -> Snap
         units, removed = _units(con)
         scores = _scores(con, run_id)
         return Snapshot(units=units, removed_unit_ids=removed, resources=_resources(con),
-                        scores=scores, checks=_checks(con, scores))
+                        scores=scores, checks=_checks(con, scores),
+                        document_changes=_document_changes(con, scores))
 
 
 def _units(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, UnitInfo], frozenset[str]]:
@@ -116,3 +119,23 @@ def _checks(con: duckdb.DuckDBPyConnection, scores: list[dict]) -> list[dict]:
         row["check_title"] = titles.get(row["check_id"], row["check_id"])
         row["message"] = mask_personal_info(row["message"])
     return [{name: row[name] for name in CHECK_RESULTS.names} for row in rows]
+
+
+def _document_changes(con: duckdb.DuckDBPyConnection, scores: list[dict]) -> list[dict]:
+    """The silent edits validation found in the same (run, unit)s as the scores, masked."""
+    keys = [f"{s['run_id']}\x1f{s['unit_id']}" for s in scores]
+    try:
+        rows = con.sql("""
+            SELECT * FROM document_changes
+            WHERE list_contains($keys, run_id || chr(31) || unit_id)
+            ORDER BY unit_id, url, after_snapshot
+        """, params={"keys": keys}).to_arrow_table().to_pylist()
+    except duckdb.CatalogException:  # a warehouse from before silent edits were looked for
+        return []
+    names = {s["unit_id"]: s["unit_name"] for s in scores}
+    for row in rows:
+        row["unit_name"] = names[row["unit_id"]]
+        row["title"] = mask_personal_info(row["title"])
+        row["passages"] = json.dumps([{k: mask_personal_info(v) for k, v in p.items()}
+                                      for p in json.loads(row["passages"])], ensure_ascii=False)
+    return [{name: row[name] for name in DOCUMENT_CHANGES.names} for row in rows]

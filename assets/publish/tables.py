@@ -87,6 +87,14 @@ CHECK_RESULTS = PublicTable("check_results", (
     *_from_schema("check_results", "status", "severity", "evidence_url", "message"),
 ))
 
+# Silent edits (validation's document_changes): what changed, where and when. The run id, the check
+# time and the lake's snapshot numbers are left out (internal, and they would move the bytes).
+DOCUMENT_CHANGES = PublicTable("document_changes", (
+    *_from_schema("document_changes", "as_of", "unit_id"), UNIT_NAME,
+    *_from_schema("document_changes", "resource_id", "url", "title", "publish_date", "before_seen_at",
+                  "after_seen_at", "passages"),
+))
+
 DATA_DICTIONARY = PublicTable("data_dictionary", (
     Column("table", "表名", "string"), Column("field", "字段名", "string"), Column("type", "类型", "string"),
     Column("required", "必填", "string"), Column("description_zh", "中文说明", "string"),
@@ -99,7 +107,7 @@ def dictionary_rows() -> list[dict[str, str]]:
     """The data dictionary: every schema field, then the published columns that are not schema
     fields (so every column of every published file is documented)."""
     rows = schemas.data_dictionary_rows()
-    for table in (RESOURCES, UNIT_SCORES, CHECK_RESULTS):
+    for table in (RESOURCES, UNIT_SCORES, CHECK_RESULTS, DOCUMENT_CHANGES):
         for column in table.columns:
             if column.en:
                 rows.append({"table": table.name, "field": column.name, "type": column.type, "required": "no",

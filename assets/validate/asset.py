@@ -1,7 +1,6 @@
 """Dagster wrappers of the validation stage: per-unit verdicts with blocking checks, and the report."""
 
-from datetime import datetime, timezone
-
+from core.history import daily_run_id
 from core.warehouse import connect
 from dagster import (
     AssetCheckResult,
@@ -24,11 +23,6 @@ VETO_CHECK = "no_personal_information"
 VERDICT_CHECK = "unit_verdict"
 
 
-def daily_run_id() -> str:
-    """Partitions validated on the same day share a run, so the report's trend is one point a day."""
-    return "daily-" + datetime.now(timezone.utc).strftime("%Y%m%d")
-
-
 @asset(
     partitions_def=unit_partitions,
     deps=[normalized_resources],
@@ -45,7 +39,8 @@ def daily_run_id() -> str:
 def unit_verdicts(context: AssetExecutionContext, storage: StorageResource, validation: ValidationResource):
     """Validate one unit; its asset checks show the verdict in the UI and stop publishing on a C20 veto."""
     unit_id = context.partition_key
-    summary = validate_unit(storage.warehouse_path, unit_id, validation.as_of_date(), run_id=daily_run_id())
+    summary = validate_unit(storage.warehouse_path, unit_id, validation.as_of_date(), run_id=daily_run_id(),
+                            extra_tag={"dagster_run_id": context.run.run_id})
     with connect(storage.warehouse_path, read_only=True) as con:
         score, verdict, vetoes = con.execute(
             "SELECT score, verdict, veto_checks FROM unit_scores WHERE run_id = ? AND unit_id = ?",

@@ -1,7 +1,12 @@
 """The supervisors' report: static HTML from check_results and unit_scores, readable offline.
 
     OUT/index.html          ranking (filter by unit kind), unit × check heat map, trend across runs
-    OUT/units/<unit>.html   every check of one unit: status, message, evidence link, basis, rule
+    OUT/units/<unit>.html   every check of one unit: status, message, evidence link, basis, rule,
+                            and the silent edits found in its documents (an insight, not scored)
+
+The report can be rendered from the lake as it was at any kept snapshot (`snapshot`, found by
+core.history from a run id or a date): the same code on the old state gives the same pages, but
+for the one line that says when they were rendered and from which snapshot.
 
 No CDN, no external script: CSS is inline, charts are SVG drawn on the server, and the kind
 filter is a few lines of inline JavaScript (without it every row stays visible). Jinja2
@@ -11,10 +16,11 @@ autoescaping is on, so harvested text (titles in messages, unit names) is always
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from expectations.catalog import load_catalog
 from expectations.suites import data_docs_index as default_data_docs_index
 
+from core import history
 from core.warehouse import connect
 from . import charts
 
@@ -161,6 +168,30 @@ def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str,
     return results
 
 
+def _document_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[dict]]:
+    """unit id → the silent edits the run found in its documents (none in a lake from before
+    silent edits were looked for)."""
+    changes: dict[str, list[dict]] = {}
+    try:
+        rows = con.execute("""
+            SELECT unit_id, url, title, publish_date, before_snapshot, before_seen_at, after_snapshot, after_seen_at,
+                   passages
+            FROM document_changes WHERE run_id = $run_id ORDER BY unit_id, url, after_snapshot
+        """, {"run_id": run_id}).fetchall()
+    except duckdb.CatalogException:
+        return changes
+    for unit_id, url, title, publish_date, before, before_at, after, after_at, passages in rows:
+        changes.setdefault(unit_id, []).append({
+            "url": url, "title": title, "publish_date": publish_date,
+            "before": history.Snapshot(before, _as_utc(before_at)), "after": history.Snapshot(after, _as_utc(after_at)),
+            "passages": json.loads(passages)})
+    return changes
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc)
+
+
 def _check_totals(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, int]]:
     totals = {c.id: {"pass": 0, "fail": 0, "n/a": 0, "unverified": 0} for c in load_catalog().checks}
     for checks in results.values():
@@ -183,32 +214,39 @@ def _data_docs_link(out_dir: Path, data_docs_index: Path | None) -> str | None:
 
 
 def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = None,
-                 data_docs_index: str | Path | None = None) -> Path:
+                 data_docs_index: str | Path | None = None, snapshot: int | None = None) -> Path:
     """Write the report of `run_id` (default: the latest run) into `out_dir`; returns index.html.
 
     `data_docs_index` is the GX Data Docs index.html to link; by default OUT/gx's, if present.
+    With `snapshot`, the lake is read as it was at that snapshot (core.history finds it).
     """
     out_dir = Path(out_dir)
-    with connect(db_path, read_only=True) as con:
+    with connect(db_path, read_only=True, snapshot_version=snapshot) as con:
         runs = _runs(con)
+        where = f"{db_path}" + (f" at snapshot {snapshot}" if snapshot is not None else "")
         if not runs:
-            raise ValueError(f"{db_path}: no validation run to report on")
+            raise ValueError(f"{where}: no validation run to report on")
         run = next((r for r in runs if r.run_id == run_id), None) if run_id else runs[-1]
         if run is None:
-            raise ValueError(f"{db_path}: no validation run {run_id!r}")
+            raise ValueError(f"{where}: no validation run {run_id!r}")
         units = _units(con, run.run_id, runs)
         results = _results(con, run.run_id)
         columns = _columns(con)
+        changes = _document_changes(con, run.run_id)
+        read_at = history.current_snapshot(con)
     checks = load_catalog().checks
     env = _environment()
     env.tests["unverified"] = unverified
     trend = charts.line_chart([r.pass_rate for r in runs], [r.label for r in runs], unit="%")
     (out_dir / "units").mkdir(parents=True, exist_ok=True)
-    common = {"run": run, "runs": runs, "checks": checks, "generated": datetime.now().strftime("%Y-%m-%d %H:%M")}
+    # The one line that differs when the same snapshot is rendered again: when, and from which snapshot.
+    common = {"run": run, "runs": runs, "checks": checks, "snapshot": read_at,
+              "generated": datetime.now(history.BEIJING).strftime("%Y-%m-%d %H:%M:%S")}
     index = out_dir / "index.html"
     index.write_text(env.get_template("index.html.j2").render(
         units=units, results=results, totals=_check_totals(results), trend=trend,
         kinds=[k for k in KIND_LABELS if any(u["kind"] == k for u in units)],
+        changed_units={unit_id: len(found) for unit_id, found in changes.items()},
         data_docs=_data_docs_link(out_dir, Path(data_docs_index) if data_docs_index else None), **common,
     ), encoding="utf-8")
     unit_template = env.get_template("unit.html.j2")
@@ -216,5 +254,6 @@ def build_report(db_path: str | Path, out_dir: str | Path, run_id: str | None = 
         chart = charts.line_chart(unit["trend"], [r.label for r in runs], width=520, height=180)
         (out_dir / "units" / page_name(unit["unit_id"])).write_text(unit_template.render(
             unit=unit, results=results.get(unit["unit_id"], {}), trend=chart,
-            columns=columns.get(unit["unit_id"], []), **common), encoding="utf-8")
+            columns=columns.get(unit["unit_id"], []), changes=changes.get(unit["unit_id"], []), **common),
+            encoding="utf-8")
     return index

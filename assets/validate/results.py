@@ -10,7 +10,6 @@ run_id again replaces that run's rows for the units validated.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -23,7 +22,9 @@ from expectations.catalog import FAILED, PASSED, Check, load_catalog, score_unit
 from expectations.catalog import UNVERIFIABLE as UNVERIFIABLE_VERDICT
 from expectations.suites import FEATURE_COLUMNS, INDEX_COLUMN, SuiteOutcome, run_suites
 
-from core.warehouse import connect, replace_where
+from core.history import new_run_id
+from core.warehouse import RunTag, connect, replace_where
+from .document_changes import find_document_changes
 from .features import compute_features
 from .messages import (NO_EMERGENCY_DUTIES, NOT_APPLICABLE, Details, describe, details, entry_missing, rule_applied,
                        unread_column, unverifiable_unit)
@@ -58,11 +59,8 @@ class Evaluation:
     check_results: pa.Table
     unit_scores: pa.Table
     data_docs_index: Path | None
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    # Silent edits found in the units' history: an insight shown beside the checks, never scored.
+    document_changes: pa.Table | None = None
 
 
 def _not_applicable(check: Check, row: dict, dates: RuleDates) -> str | None:
@@ -159,21 +157,27 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, units: li
         check_rows += results
         score_rows.append(score)
     seconds["verdicts"] = time.perf_counter() - started
+    started = time.perf_counter()
+    changes = find_document_changes(con, [r["unit_id"] for r in score_rows], run_id, as_of, checked_at)
+    seconds["history"] = time.perf_counter() - started
     return Evaluation(pa.Table.from_pylist(check_rows, schema=schemas.arrow_schema("check_results")),
                       pa.Table.from_pylist(score_rows, schema=schemas.arrow_schema("unit_scores")),
-                      outcome.data_docs_index)
+                      outcome.data_docs_index, changes)
 
 
 def write_results(con: duckdb.DuckDBPyConnection, evaluation: Evaluation, run_id: str,
-                  units: list[str] | None = None) -> None:
-    """Replace the run's rows (for `units`, or all of the run) in one transaction, in bulk via Arrow."""
+                  units: list[str] | None = None, as_of: date | None = None, extra_tag: dict | None = None) -> None:
+    """Replace the run's rows (for `units`, or all of the run) in one transaction, in bulk via Arrow;
+    the lake snapshot it commits is tagged with the run (`zwgk report --at RUN` finds it)."""
     scope = "run_id = $run_id"
     params: dict = {"run_id": run_id}
     if units is not None:
         scope += " AND list_contains($units, unit_id)"
         params["units"] = units
-    replace_where(con, scope, params, {"check_results": evaluation.check_results,
-                                       "unit_scores": evaluation.unit_scores})
+    tables = {"check_results": evaluation.check_results, "unit_scores": evaluation.unit_scores}
+    if evaluation.document_changes is not None:
+        tables["document_changes"] = evaluation.document_changes
+    replace_where(con, scope, params, tables, tag=RunTag(run_id, "validate", as_of, extra_tag or {}))
 
 
 def _check_units_exist(con: duckdb.DuckDBPyConnection, units: list[str]) -> None:
@@ -200,7 +204,7 @@ def _summary(evaluation: Evaluation, run_id: str, as_of: date, seconds: dict[str
 
 
 def validate_warehouse(db_path: str | Path, as_of: date, run_id: str | None = None, units: list[str] | None = None,
-                       data_docs_dir: str | Path | None = None) -> ValidationSummary:
+                       data_docs_dir: str | Path | None = None, extra_tag: dict | None = None) -> ValidationSummary:
     """Validate every current unit (or `units`) as of `as_of` and store the run's results and scores.
 
     With `data_docs_dir`, GX runs in a file-backed context there and builds its Data Docs site
@@ -215,13 +219,13 @@ def validate_warehouse(db_path: str | Path, as_of: date, run_id: str | None = No
             _check_units_exist(con, units)
         evaluation = evaluate(con, as_of, run_id, units, Path(data_docs_dir) if data_docs_dir else None, seconds)
         write_started = time.perf_counter()
-        write_results(con, evaluation, run_id, units)
+        write_results(con, evaluation, run_id, units, as_of, extra_tag)
         seconds["write"] = time.perf_counter() - write_started
     seconds["total"] = time.perf_counter() - started
     return _summary(evaluation, run_id, as_of, seconds)
 
 
 def validate_unit(db_path: str | Path, unit_id: str, as_of: date, run_id: str | None = None,
-                  data_docs_dir: str | Path | None = None) -> ValidationSummary:
+                  data_docs_dir: str | Path | None = None, extra_tag: dict | None = None) -> ValidationSummary:
     """Validate one unit alone (one Dagster partition); its rows equal those of a full run."""
-    return validate_warehouse(db_path, as_of, run_id, [unit_id], data_docs_dir)
+    return validate_warehouse(db_path, as_of, run_id, [unit_id], data_docs_dir, extra_tag)
