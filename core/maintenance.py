@@ -114,10 +114,10 @@ def maintain(con: duckdb.DuckDBPyConnection, catalog: lake.Catalog, *, keep_days
     days = retention_days(keep_days)
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(days=days)
-    summary = MaintenanceSummary(days, dry_run, snapshot_count(con), 0, current_files(con), current_files(con))
     name = lake.LAKE
-    if not dry_run:
+    if not dry_run:  # small inserts live in the catalog until flushed to Parquet (a snapshot of its own)
         con.execute(f"CALL ducklake_flush_inlined_data('{name}')")
+    summary = MaintenanceSummary(days, dry_run, snapshot_count(con), 0, current_files(con), current_files(con))
     summary.snapshots_expired = len(con.execute(
         f"CALL ducklake_expire_snapshots('{name}', older_than => ?, dry_run => ?)", [cutoff, dry_run]).fetchall())
     if not dry_run:
@@ -169,9 +169,13 @@ def _size(count: int) -> str:
 
 
 def maintain_warehouse(path: str | Path, *, keep_days: float | None = None, dry_run: bool = False,
-                       now: datetime | None = None) -> MaintenanceSummary:
-    """`maintain` on the warehouse at `path` (waits for another writer like every write does)."""
+                       now: datetime | None = None, wait_seconds: float | None = None) -> MaintenanceSummary:
+    """`maintain` on the warehouse at `path`; waits for another writer like every write does
+    (`wait_seconds`, default `ZWGK_LOCK_WAIT`)."""
     from core.warehouse import connect
 
-    with connect(path) as con:
-        return maintain(con, lake.catalog_for(path), keep_days=keep_days, dry_run=dry_run, now=now)
+    catalog = lake.catalog_for(path)
+    if catalog.embedded and not Path(path).exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist: nothing to maintain")
+    with connect(path, wait_seconds=wait_seconds) as con:
+        return maintain(con, catalog, keep_days=keep_days, dry_run=dry_run, now=now)

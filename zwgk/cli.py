@@ -208,6 +208,23 @@ def report(
     console.print(f"[green]report written:[/] {index.resolve().as_uri()}")
 
 
+@app.command("maintain")
+def maintain(
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
+    keep_days: Optional[float] = typer.Option(
+        None, help="Keep snapshots (old states, old reports) this many days (default $ZWGK_LAKE_RETENTION_DAYS, else 400)."),
+    dry_run: bool = typer.Option(False, help="Only say what would be expired and deleted."),
+) -> None:
+    """Expire old snapshots, merge small files and delete files no snapshot needs (DuckLake's own maintenance)."""
+    from core.maintenance import maintain_warehouse
+
+    with _stage_errors():
+        with console.status(f"maintaining {db}"):
+            summary = maintain_warehouse(db, keep_days=keep_days, dry_run=dry_run)
+    for line in summary.lines():
+        console.print(line)
+
+
 def ckan_target(ckan_url: str | None) -> tuple[str, str]:
     """CKAN URL and token: from the environment (production), else the local stack (started if needed)."""
     import os
