@@ -15,8 +15,6 @@ from assets.normalize.build import normalize_units
 from core import lake
 from core.maintenance import DEFAULT_RETENTION_DAYS, current_files, maintain_warehouse, retention_days, snapshot_count
 from core.warehouse import connect
-from sample_portal.generator import generate_portal
-from sample_portal.server import PortalServer
 from zwgk.cli import app
 
 RUNS = [datetime(2021, 1, 1), datetime(2021, 2, 1), datetime(2021, 3, 1)]
@@ -56,22 +54,10 @@ def latest_snapshot(db: Path) -> int:
     return snapshot
 
 
-@pytest.fixture(scope="module")
-def harvested(tmp_path_factory):
-    """Five units of a small portal, served and harvested once: (registry, harvest store)."""
-    from assets.harvest import HarvestSettings, harvest_units
-
-    out = tmp_path_factory.mktemp("maintenance-portal")
-    generate_portal(out, units=5, docs_per_unit=25)
-    with PortalServer(out, registry_path=out / "registry.yaml") as server:
-        harvest_units(server.registry, None, out / "harvest", HarvestSettings(polite=False))
-    return server.registry, out / "harvest"
-
-
 @pytest.fixture
-def several_runs(harvested, tmp_path) -> Path:
+def several_runs(small_harvest, tmp_path) -> Path:
     """Every unit normalized one at a time (small files), three times over (superseded files)."""
-    registry, store = harvested
+    registry, store = small_harvest.registry, small_harvest.store_dir
     db = tmp_path / "zwgk.duckdb"
     for now in RUNS:
         normalize_units(list(registry.units), store, db, now=now, batch_size=1)
@@ -101,8 +87,8 @@ def test_retention_zero_keeps_the_current_state_and_removes_what_only_old_snapsh
     assert len(before_disk - after_disk) == summary.files_deleted
 
 
-def test_the_default_retention_keeps_old_states_readable(harvested, tmp_path):
-    registry, store = harvested
+def test_the_default_retention_keeps_old_states_readable(small_harvest, tmp_path):
+    registry, store = small_harvest.registry, small_harvest.store_dir
     db = tmp_path / "zwgk.duckdb"
     normalize_units(list(registry.units), store, db, now=RUNS[0])
     first_run = latest_snapshot(db)

@@ -156,13 +156,23 @@ def normalize(
     store: Path = typer.Option(Path("var/harvest"), help="Harvest store directory."),
     db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Normalize only this unit (repeatable)."),
+    rebuild: bool = typer.Option(False, help="Re-extract every unit into a new warehouse beside the current one, "
+                                             "then swap it in (e.g. after a DuckDB upgrade; README)."),
 ) -> None:
     """Extract harvested pages into the resource schema in the warehouse."""
+    from assets.normalize.build import RebuildIncompleteError
     from zwgk.progress import normalize_with_progress
 
+    if rebuild and unit:
+        console.print("[red]error:[/] --rebuild rebuilds the whole warehouse; it takes no --unit")
+        raise typer.Exit(2)
     registry = _load_registry_or_exit(units_file)
     with _stage_errors():
-        normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None)
+        try:
+            normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None, rebuild=rebuild)
+        except RebuildIncompleteError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
 
 
 def _parse_date(value: str | None, option: str) -> date:
