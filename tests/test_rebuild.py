@@ -59,6 +59,7 @@ def warehouse(deployed, tmp_path) -> Path:
     """A copy of the deployed warehouse (catalog file and data folder) of this test's own."""
     db = tmp_path / deployed.name
     shutil.copy2(deployed, db)
+    assert not deployed.with_name(deployed.name + ".wal").exists()  # closed cleanly: the file is whole
     shutil.copytree(lake.data_dir(deployed), lake.data_dir(db))
     return db
 
