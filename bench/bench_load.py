@@ -5,7 +5,9 @@ body different and about as compressible as real ones. Then times the production
 (one DuckLake transaction per batch of units: DELETE, then one Arrow INSERT into the lake), for a
 first load, a reload of the same units, and the one-unit-per-transaction path a Dagster partition
 takes. For comparison in the same run: the same Arrow rows into a plain DuckDB table in its own
-file, and what reading costs from the lake versus that table. Prints rows/s and peak RSS.
+file and as one Parquet file (what encoding alone costs), and what reading costs from the lake,
+before and after `zwgk maintain` merges its small files, versus that table. Prints rows/s, file
+counts, query times and peak RSS.
 
     uv run python bench/bench_load.py --units 500 --per-unit 1000
 """
@@ -26,6 +28,7 @@ import pyarrow as pa
 
 import schemas
 from core import lake
+from core.maintenance import maintain
 from core.warehouse import connect, replace_unit, replace_units
 
 SENTENCES = (
@@ -165,11 +168,22 @@ def main() -> None:
             plain.register("everything", pa.concat_tables([t for _, t in tables]))
             ceiling = timed("plain DuckDB table, one INSERT", rows,
                             lambda: plain.execute("INSERT INTO native SELECT * FROM everything; CHECKPOINT"))
-            print(f"lake load {first / native:.1f}x the plain table's batched path and {first / ceiling:.1f}x "
-                  "its single-INSERT rate, same run")
+            parquet = timed("Arrow -> one Parquet file (COPY)", rows, lambda: plain.execute(
+                f"COPY everything TO '{Path(tmp) / 'ceiling.parquet'}' (FORMAT parquet)"))
+            print(f"lake load {first / native:.1f}x the plain table's batched path, {first / ceiling:.1f}x "
+                  f"its single-INSERT rate and {first / parquet:.1f}x writing the rows as one Parquet file, same run")
+            before = {label: best_of(con, sql.format(t="resources")) for label, sql in READS.items()}
+            compact_files = len(list(data.rglob("*.parquet")))
+            started = time.perf_counter()
+            summary = maintain(con, lake.catalog_for(warehouse), keep_days=0)
+            print(f"zwgk maintain (retention 0) in {time.perf_counter() - started:.2f} s: "
+                  + "; ".join(summary.lines()))
+            after_files = len(list(data.rglob("*.parquet")))
+            print(f"data files on disk: {compact_files} before maintenance, {after_files} after")
             for label, sql in READS.items():
-                from_lake, table = best_of(con, sql.format(t="resources")), best_of(plain, sql.format(t="native"))
-                print(f"read {label:34s} lake {from_lake * 1000:7.1f} ms, plain table {table * 1000:7.1f} ms")
+                compacted, table = best_of(con, sql.format(t="resources")), best_of(plain, sql.format(t="native"))
+                print(f"read {label:34s} lake {before[label] * 1000:7.1f} ms, after maintain "
+                      f"{compacted * 1000:7.1f} ms, plain table {table * 1000:7.1f} ms")
             plain.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"lake {lake_bytes / 1e6:,.0f} MB (catalog and {files} data files, after the reloads); "

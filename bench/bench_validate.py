@@ -6,6 +6,10 @@ Synthesizes the warehouse in bulk through Arrow (column layout, document mix, da
 defect rates modelled on the sample portal), then validates it in a fresh child process, so the
 figures printed — seconds per step of `validate_warehouse` and peak RSS — belong to validation
 alone. Target: ≤ 60 s for 1,000 units × 1,000 documents on a 2-core machine.
+
+For comparison in the same run, the same rows are copied into plain DuckDB tables in a file of
+their own and validated by the same code (the child opens that file where it would open the
+lake), and the lake is validated again after `zwgk maintain` has merged its small files.
 """
 
 from __future__ import annotations
@@ -320,8 +324,68 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def validate(db: Path) -> None:
+def copy_to_plain(db: Path, plain: Path) -> None:
+    """The lake's tables, row for row, as native tables of a plain DuckDB file."""
+    plain.unlink(missing_ok=True)
+    with warehouse.connect(db, read_only=True) as con:
+        con.execute(f"ATTACH '{plain}' AS plain")
+        for name in schemas.load_schema().tables:
+            con.execute(schemas.ddl(name).replace(f'"{name}"', f'plain."{name}"', 1))
+            con.execute(f'INSERT INTO plain."{name}" SELECT * FROM lake."{name}"')
+        con.execute("DETACH plain")
+
+
+def open_plain_as_the_warehouse(plain: Path) -> None:
+    """In this (child) process, `core.warehouse.connect` opens the plain file instead of the lake,
+    attached under the lake's name so every query and cursor of the stage runs unchanged."""
+    from contextlib import contextmanager
+
+    import duckdb
+
+    @contextmanager
+    def connect(path, *, read_only=False, wait_seconds=None):
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{plain}' AS {lake.LAKE}" + (" (READ_ONLY)" if read_only else ""))
+        con.execute(f"USE {lake.LAKE}")
+        try:
+            yield con
+        finally:
+            con.close()
+
+    warehouse.connect = connect
+
+
+READS = {
+    "resources by unit and kind": "SELECT unit_id, doc_kind, count(*), max(publish_date) FROM resources GROUP BY ALL",
+    "one unit's resources": "SELECT * FROM resources WHERE unit_id = 'u0007'",
+    "columns joined to resources": "SELECT c.kind, count(*) FROM columns c JOIN resources r USING (column_id) GROUP BY 1",
+}
+
+
+def time_reads(db: Path) -> dict[str, float]:
+    """Best of three for each query, on the lake or (in a child process) the plain file."""
+    timings = {}
+    with warehouse.connect(db, read_only=True) as con:
+        for label, sql in READS.items():
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                con.sql(sql).to_arrow_table()
+                best = min(best, time.perf_counter() - started)
+            timings[label] = best
+    return timings
+
+
+def data_files(db: Path) -> int:
+    return sum(1 for _ in lake.data_dir(db).rglob("*.parquet"))
+
+
+def validate(db: Path, plain: bool = False) -> None:
     """Run in a child process: the stage's own seconds and peak RSS."""
+    if plain:
+        open_plain_as_the_warehouse(db)
+    for label, seconds in time_reads(db).items():
+        print(f"  query {label:<30} {seconds * 1000:8.1f} ms")
     started = time.perf_counter()
     import great_expectations  # noqa: F401 - timed apart: a long-lived process pays it once
 
@@ -344,9 +408,10 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="warehouse file (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="reuse --db if it exists instead of rebuilding it")
     parser.add_argument("--validate-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.validate_only:
-        validate(args.validate_only)
+        validate(args.validate_only, plain=args.plain)
         return
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "bench.duckdb"
@@ -358,8 +423,27 @@ def main() -> None:
             size = db.stat().st_size + sum(p.stat().st_size for p in lake.data_dir(db).rglob("*.*"))
             print(f"synthesized {args.units} units, {resources} resources in {time.perf_counter() - started:.1f} s "
                   f"({size / 2**20:.0f} MB with its lake data; synthesis peak RSS {peak_rss_mb():.0f} MB)")
-        print("validation (fresh process):")
+        plain = db.with_name(db.stem + ".plain.duckdb")
+        started = time.perf_counter()
+        copy_to_plain(db, plain)
+        print(f"copied into plain DuckDB tables ({plain.stat().st_size / 2**20:.0f} MB) in "
+              f"{time.perf_counter() - started:.1f} s")
+        runs = [("DuckLake, as loaded", db, False), ("plain DuckDB tables, same rows", plain, True)]
+        for label, path, is_plain in runs:
+            if label.startswith("DuckLake"):
+                print(f"{label} ({data_files(db)} data files):")
+            else:
+                print(f"{label}:")
+            child = [sys.executable, __file__, "--validate-only", str(path)] + (["--plain"] if is_plain else [])
+            subprocess.run(child, check=True)
+        from core.maintenance import maintain_warehouse
+
+        started = time.perf_counter()
+        summary = maintain_warehouse(db, keep_days=0)
+        print(f"zwgk maintain in {time.perf_counter() - started:.1f} s: " + "; ".join(summary.lines()))
+        print(f"DuckLake after maintenance ({data_files(db)} data files):")
         subprocess.run([sys.executable, __file__, "--validate-only", str(db)], check=True)
+        plain.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

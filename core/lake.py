@@ -13,9 +13,11 @@ The PostgreSQL password never goes in that string: libpq reads it from `~/.pgpas
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,3 +114,92 @@ def attach(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, read_only: bool,
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# -- rebuilding beside the current lake, then swapping it in -------------------------------------
+#
+# A rebuilt lake is written beside the current one (`zwgk.rebuild.duckdb` + `zwgk.rebuild.lake/`)
+# while the current one stays as it was. Swapping moves two things, the catalog file and its data
+# folder, which no single rename can do, so the swap is journalled: a journal file names a swap
+# under way, every step is idempotent and decided by which paths exist, and the catalog file is
+# replaced last, in one rename (the commit point: `zwgk.duckdb` always exists). A swap interrupted
+# by a crash is finished by the next `finish_swap` (core.warehouse.connect calls it).
+
+
+def staging_path(warehouse: Path) -> Path:
+    """Where a rebuild of `warehouse` is built: `var/zwgk.duckdb` -> `var/zwgk.rebuild.duckdb`."""
+    return warehouse.with_name(warehouse.stem + ".rebuild" + warehouse.suffix)
+
+
+def _journal(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".swap")
+
+
+def _replaced_data(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.stem + ".replaced.lake")
+
+
+def swap_in(built: Path, warehouse: Path) -> None:
+    """Make the complete lake at `built` (closed by its writer) the one at `warehouse`."""
+    if built.with_name(built.name + ".wal").exists():
+        raise RuntimeError(f"rebuilt lake {built} was not closed cleanly (it has a WAL): not swapping it in")
+    journal = _journal(warehouse)
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{built}\n".encode())
+        os.fsync(fd)
+        _fsync_dir(warehouse.parent)
+        _swap_steps(built, warehouse)
+    finally:
+        os.close(fd)
+
+
+def finish_swap(warehouse: Path) -> bool:
+    """Finish a swap a crash interrupted (True if there was one). Waits while a swap is running."""
+    journal = _journal(warehouse)
+    try:
+        fd = os.open(journal, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the swapping process holds it until it is done
+        if not journal.exists():
+            return False  # finished while we waited
+        built = Path(os.read(fd, 4096).decode().strip() or staging_path(warehouse))
+        _swap_steps(built, warehouse)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _swap_steps(built: Path, warehouse: Path) -> None:
+    new_data, old_data, replaced = data_dir(built), data_dir(warehouse), _replaced_data(warehouse)
+    if new_data.exists() and old_data.exists():
+        shutil.rmtree(replaced, ignore_errors=True)
+        os.rename(old_data, replaced)          # 1. the current data moves aside
+    if new_data.exists() and not old_data.exists():
+        os.rename(new_data, old_data)          # 2. the new data takes its name
+    if built.exists():
+        # The old catalog's write-ahead log would be replayed onto the new catalog: it goes first.
+        warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+        os.replace(built, warehouse)           # 3. the new catalog replaces the old: committed
+        _fsync_dir(warehouse.parent)
+    shutil.rmtree(replaced, ignore_errors=True)
+    _journal(warehouse).unlink(missing_ok=True)
+    _fsync_dir(warehouse.parent)
+
+
+def discard(built: Path) -> None:
+    """Remove a staging lake (a rebuild that failed or was interrupted before its swap)."""
+    built.unlink(missing_ok=True)
+    built.with_name(built.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(data_dir(built), ignore_errors=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

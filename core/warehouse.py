@@ -148,6 +148,8 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     while True:
+        if catalog.embedded:
+            lake.finish_swap(path)  # a rebuild's swap that a crash interrupted (core/rebuild.py)
         con = duckdb.connect()
         try:
             lake.attach(con, catalog, read_only=read_only, snapshot_version=snapshot_version)

@@ -17,6 +17,7 @@ from assets.normalize.asset import normalized_resources
 from assets.publish.asset import ckan_catalog
 from assets.validate.asset import supervisors_report, unit_verdicts
 from orchestration.celery import unit_pipeline_celery
+from orchestration.maintenance import lake_maintenance, maintenance_schedule
 from orchestration.resources import (
     CkanResource,
     CrawlPolicyResource,
@@ -74,7 +75,7 @@ daily_schedule = ScheduleDefinition(
 defs = Definitions(
     assets=[harvested_pages, normalized_resources, unit_verdicts, supervisors_report, ckan_catalog],
     resources=resources_for(os.environ.get("ZWGK_DEPLOYMENT", "local")),
-    jobs=[unit_pipeline_job, publish_job, unit_pipeline_celery],
-    schedules=[daily_schedule],
+    jobs=[unit_pipeline_job, publish_job, unit_pipeline_celery, lake_maintenance],
+    schedules=[daily_schedule, maintenance_schedule],
     sensors=[registry_sync_sensor, republish_sensor(publish_job)],
 )

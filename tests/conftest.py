@@ -58,3 +58,22 @@ def pipeline_data(sample_portal_dir, tmp_path_factory) -> PipelineData:
         harvest = harvest_units(registry, None, work / "harvest", HarvestSettings(polite=False))
     normalize = normalize_units(list(registry.units), work / "harvest", work / "zwgk.duckdb")
     return PipelineData(sample_portal_dir, work / "harvest", work / "zwgk.duckdb", registry, harvest, normalize)
+
+
+@dataclass(frozen=True)
+class SmallHarvest:
+    portal_dir: Path
+    store_dir: Path
+    registry: object
+
+
+@pytest.fixture(scope="session")
+def small_harvest(tmp_path_factory) -> SmallHarvest:
+    """Five units of a small portal (25 documents each), served and harvested once for the session."""
+    from assets.harvest import HarvestSettings, harvest_units
+
+    out = tmp_path_factory.mktemp("small-harvest")
+    generate_portal(out, units=5, docs_per_unit=25)
+    with PortalServer(out, registry_path=out / "registry.yaml") as server:
+        harvest_units(server.registry, None, out / "harvest", HarvestSettings(polite=False))
+    return SmallHarvest(out, out / "harvest", server.registry)

@@ -303,7 +303,7 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     for name in ("units", "resources", "columns", "attachments", "link_checks"):
         assert after_kill[name] == [r for r in reference[name] if _unit_of(name, r) in committed], name
     # Data files the killed transaction wrote are named by no snapshot: readers never see them
-    # (DuckLake's orphan-file cleanup deletes them; maintenance is still to come, issue 15).
+    # (`zwgk maintain` deletes them: tests/test_maintenance.py).
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
     assert _tables(db) == reference

@@ -156,13 +156,23 @@ def normalize(
     store: Path = typer.Option(Path("var/harvest"), help="Harvest store directory."),
     db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
     unit: Optional[list[str]] = typer.Option(None, "--unit", help="Normalize only this unit (repeatable)."),
+    rebuild: bool = typer.Option(False, help="Re-extract every unit into a new warehouse beside the current one, "
+                                             "then swap it in (e.g. after a DuckDB upgrade; README)."),
 ) -> None:
     """Extract harvested pages into the resource schema in the warehouse."""
+    from assets.normalize.build import RebuildIncompleteError
     from zwgk.progress import normalize_with_progress
 
+    if rebuild and unit:
+        console.print("[red]error:[/] --rebuild rebuilds the whole warehouse; it takes no --unit")
+        raise typer.Exit(2)
     registry = _load_registry_or_exit(units_file)
     with _stage_errors():
-        normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None)
+        try:
+            normalize_with_progress(registry, store, db, console=console, unit_ids=unit or None, rebuild=rebuild)
+        except RebuildIncompleteError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
 
 
 def _parse_date(value: str | None, option: str) -> date:
@@ -225,6 +235,23 @@ def _snapshot_or_exit(db: Path, at: str):
     except (HistoryError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/] --at {at}: {exc}")
         raise typer.Exit(2) from None
+
+
+@app.command("maintain")
+def maintain(
+    db: Path = typer.Option(Path("var/zwgk.duckdb"), help="Warehouse: its DuckLake catalog file (data in <name>.lake/ beside it)."),
+    keep_days: Optional[float] = typer.Option(
+        None, help="Keep snapshots (old states, old reports) this many days (default $ZWGK_LAKE_RETENTION_DAYS, else 400)."),
+    dry_run: bool = typer.Option(False, help="Only say what would be expired and deleted."),
+) -> None:
+    """Expire old snapshots, merge small files and delete files no snapshot needs (DuckLake's own maintenance)."""
+    from core.maintenance import maintain_warehouse
+
+    with _stage_errors():
+        with console.status(f"maintaining {db}"):
+            summary = maintain_warehouse(db, keep_days=keep_days, dry_run=dry_run)
+    for line in summary.lines():
+        console.print(line)
 
 
 def ckan_target(ckan_url: str | None) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assets.harvest import HarvestSettings, harvest_units
-from assets.normalize.build import normalize_units
+from assets.normalize.build import normalize_units, rebuild_units
 from core.registry import Registry
 
 
@@ -72,13 +72,16 @@ def harvest_table(summaries) -> Table:
 
 
 def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *, console: Console,
-                            unit_ids: list[str] | None = None, tag=None) -> list:
-    """Normalize units in batches (one writer per warehouse), with a bar and errors by URL."""
+                            unit_ids: list[str] | None = None, rebuild: bool = False, tag=None) -> list:
+    """Normalize units in batches (one writer per warehouse), with a bar and errors by URL.
+
+    With `rebuild`, every unit of the registry is re-extracted into a new warehouse that replaces
+    the current one once complete (assets/normalize/build.py rebuild_units)."""
     units = [registry.get(u) for u in unit_ids] if unit_ids else list(registry.units)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("normalizing units", total=len(units))
+        task = progress.add_task("rebuilding: units" if rebuild else "normalizing units", total=len(units))
 
         def show(summary) -> None:
             for error in summary.errors:
@@ -86,11 +89,15 @@ def normalize_with_progress(registry: Registry, store: Path, warehouse: Path, *,
             progress.advance(task)
 
         # A run over the whole registry also marks units dropped from it.
-        summaries = normalize_units(units, store, warehouse, progress=show,
-                                    registered=None if unit_ids else registry.ids, tag=tag)
+        write = rebuild_units if rebuild else normalize_units
+        summaries = write(units, store, warehouse, progress=show, registered=None if unit_ids else registry.ids,
+                         tag=tag)
     done = [s for s in summaries if not s.not_harvested]
     resources = sum(s.resources for s in done)
     extracted = sum(s.extracted for s in done)
+    if rebuild:
+        console.print(f"[green]rebuilt[/] {warehouse} from the harvest store and swapped it in "
+                      "(validation history carried over when the old warehouse opened; run `zwgk validate` next)")
     console.print(f"[green]normalized[/] {len(done)} units: {resources} resources "
                   f"({extracted} extracted, {resources - extracted} unchanged) into {warehouse}")
     return summaries

@@ -24,6 +24,7 @@ from schemas.vocabulary import column_note, list_mark_validity
 from core.registry import Unit
 
 from core import history, warehouse
+from core.rebuild import rebuilding
 from .dates import parse_date
 from .extract import ExtractionError, extract_page
 from .report_table import report_figures
@@ -109,6 +110,32 @@ def normalize_units(units: list[Unit], store_dir: str | Path, warehouse_path: st
         if registered is not None:
             for unit_id in warehouse.mark_removed_units(con, registered, now, tag=tag):
                 log.info("unit %s is no longer in the registry: marked removed", unit_id)
+    return summaries
+
+
+class RebuildIncompleteError(RuntimeError):
+    """A rebuild could not read every unit: the current warehouse was kept."""
+
+
+def rebuild_units(units: list[Unit], store_dir: str | Path, warehouse_path: str | Path, *,
+                  now: datetime | None = None, batch_size: int = 50,
+                  progress: Callable[[NormalizeSummary], None] | None = None,
+                  registered: list[str] | None = None, tag: warehouse.RunTag | None = None
+                  ) -> list[NormalizeSummary]:
+    """Re-extract every unit from the harvest store (raw pages) into a new warehouse beside the
+    current one, and swap it in only when every unit was read (core/rebuild.py).
+
+    Nothing is taken from the current warehouse but the validation history (check_results,
+    unit_scores) when it opens: the rows are what a first normalize of the harvest store gives.
+    """
+    with rebuilding(warehouse_path) as staging:
+        summaries = normalize_units(units, store_dir, staging, now=now, batch_size=batch_size,
+                                    progress=progress, registered=registered, tag=tag)
+        missing = [s.unit_id for s in summaries if s.not_harvested]
+        if missing:
+            raise RebuildIncompleteError(
+                f"rebuild of {warehouse_path} stopped, the current warehouse is kept: no harvest store under "
+                f"{store_dir} for unit(s) {', '.join(missing)}; harvest them first (or drop them from the registry)")
     return summaries
 
 
