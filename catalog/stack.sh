@@ -314,6 +314,47 @@ create_ckan_database() {
   fi
 }
 
+# ---- datastore -----------------------------------------------------------------------
+
+# The DataStore (the queryable tables behind the resource previews) lives in its own
+# database, owned by ckan_default (CKAN writes through it) and read through a login role that
+# may only SELECT there: datastore_search_sql runs the public's SQL as that role.
+create_datastore_database() {
+  local pw
+  chmod 700 "$ETC"   # the passwords in it are the owner's alone
+  pw=$(secret "$ETC/datastore-ro-password")
+  if [ -z "$(psql_admin -c "select 1 from pg_roles where rolname = 'datastore_ro'")" ]; then
+    psql_admin -c "CREATE ROLE datastore_ro LOGIN PASSWORD '$pw' NOSUPERUSER NOCREATEDB NOCREATEROLE" >/dev/null
+  fi
+  if [ -z "$(psql_admin -c "select 1 from pg_database where datname = 'datastore_default'")" ]; then
+    log "creating database datastore_default"
+    psql_admin -c "CREATE DATABASE datastore_default OWNER ckan_default ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+  fi
+  # Only its owner may connect to CKAN's own database, so the read-only role reaches nothing but the DataStore.
+  psql_admin -c "REVOKE CONNECT ON DATABASE ckan_default FROM PUBLIC" >/dev/null
+}
+
+datastore_settings() {
+  cat <<EOF
+ckan.datastore.write_url=postgresql://ckan_default:$(secret "$ETC/db-password")@127.0.0.1:$PG_PORT/datastore_default
+ckan.datastore.read_url=postgresql://datastore_ro:$(secret "$ETC/datastore-ro-password")@127.0.0.1:$PG_PORT/datastore_default
+ckan.datastore.sqlsearch.enabled=true
+EOF
+}
+
+# The read-only role's grants, as CKAN itself writes them (`ckan datastore set-permissions`),
+# run by the superuser: once per CKAN version, or again when the database lacks them.
+set_datastore_permissions() {
+  if [ "$(cat "$ETC/datastore.applied" 2>/dev/null)" = "$CKAN_VERSION" ] &&
+    [ -n "$(psql_admin -d datastore_default -c "select 1 from pg_tables where tablename = '_table_stats'")" ]; then
+    return 0
+  fi
+  log "setting DataStore permissions (read-only role datastore_ro)"
+  { ckan_cli datastore set-permissions | psql_admin; } >"$RUN/datastore-permissions.log" 2>&1 \
+    || fail datastore "$RUN/datastore-permissions.log" "ckan datastore set-permissions failed"
+  echo "$CKAN_VERSION" >"$ETC/datastore.applied"
+}
+
 stop_postgres() {
   [ -f "$PGDATA/PG_VERSION" ] && pg_running || return 0
   log "stopping postgres"
@@ -341,8 +382,7 @@ stop_redis() { stop_pid redis "$RUN/redis.pid" redis-server; }
 # ---- ckan ----------------------------------------------------------------------------
 
 # The settings stack.sh owns in ckan.ini; everything else in the file is left alone.
-# No default resource views: CKAN's defaults (image_view, datatables_view) need plugins
-# (and the DataStore) this stack does not run.
+# Resources in the DataStore get a DataTables preview (CKAN's image_view is not loaded).
 ckan_settings() {
   cat <<EOF
 sqlalchemy.url=postgresql://ckan_default:$(secret "$ETC/db-password")@127.0.0.1:$PG_PORT/ckan_default
@@ -352,8 +392,9 @@ solr_url=$SOLR_URL
 ckan.redis.url=$REDIS_URL
 ckan.storage_path=$BASE/storage
 ckan.max_resource_size=100
-ckan.plugins=activity scheming_datasets dcat
-ckan.views.default_views=
+ckan.plugins=activity scheming_datasets dcat datastore datatables_view
+ckan.views.default_views=datatables_view
+$(datastore_settings)
 scheming.dataset_schemas=file://$HERE/schemas/zwgk_dataset.yaml
 scheming.presets=ckanext.scheming:presets.json
 catalog.locale_default=zh_Hans_CN
@@ -464,9 +505,11 @@ cmd_up() {
   build_solr
   start_solr                   # boots in the background while the rest is set up
   start_postgres
+  create_datastore_database
   start_redis
   config=$(configure_ckan)
   migrate_ckan_db
+  set_datastore_permissions
   wait_solr
   start_ckan "$config"
   ensure_admin_token

@@ -55,14 +55,31 @@ def platform_organization() -> dict:
             "description": "滨海新区各单位政府信息公开目录的汇总、政务公开评估记分卡和数据字典。"}
 
 
-def directory(unit: UnitInfo, rows: list[dict], contact: Contact) -> dict:
+def directory(unit: UnitInfo, rows: list[dict], contact: Contact, score: dict | None = None,
+              checks: list[dict] | tuple = ()) -> dict:
     start, end = _date_range(r["publish_date"] for r in rows)
     notes = (f"{unit.name}在政府信息公开专栏发布的政府信息目录，共 {len(rows)} 条{_range_text(start, end)}。"
-             f"由{PLATFORM_TITLE}自动采集、规范化和校验后发布。\n\n"
+             f"由{PLATFORM_TITLE}自动采集、规范化和校验后发布。\n\n{assessment(score, checks)}\n\n"
              f"- 来源：{unit.url}\n- 单位类型：{KIND_LABELS[unit.kind]}\n{PII_NOTE}\n{FILE_NOTES}")
     return _dataset(title=f"{unit.name}政府信息公开目录", notes=notes, kind="directory", unit_id=unit.unit_id,
                     unit_kind=unit.kind, tags=(*BASE_TAGS, "政府信息公开目录", KIND_TAGS[unit.kind]),
                     temporal=(start, end), frequency="daily", contact=contact, source_urls=[unit.url])
+
+
+def assessment(score: dict | None, checks: list[dict]) -> str:
+    """The unit's latest verdict for its own page: when it was judged, the verdict and score, and
+    which checks failed (the full list is the resource 本单位政务公开评估结果)."""
+    if score is None:
+        return "**政务公开评估**：尚未评估。"
+    head = f"**政务公开评估**（检查基准日 {score['as_of'].isoformat()}）：{score['verdict']}"
+    if score["verdict"] == "无法核查":
+        return head + "。本次未能读取该单位的政府信息公开专栏，不计分、不否决，也不表示该单位未公开信息。"
+    failed = [f"{c['check_id']} {c['check_title']}" + ("（否决项）" if c["severity"] == "veto" else "")
+              for c in checks if c["status"] == "fail"]
+    failed_text = "未通过的检查项：" + "、".join(failed) if failed else "全部检查项通过"
+    points = f"，得分 {score['score']:g} 分" if score["score"] is not None else ""
+    return (f"{head}{points}；{failed_text}。"
+            f"各检查项的结果与证据见资源「本单位政务公开评估结果」和数据集「滨海新区政务公开评估记分卡」。")
 
 
 def catalogue(units: list[UnitInfo], rows: list[dict], blocked: list[UnitInfo], contact: Contact) -> dict:
