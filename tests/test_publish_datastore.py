@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from assets.publish import datastore
+from assets.publish import PublishSummary, datastore
+from assets.publish.console import writes_line
 from assets.publish.datastore import DataStoreTable, datastore_fields, datastore_record
+from assets.publish.datastore_sync import TableLoad
 from assets.publish.metadata import DEFAULT_CONTACT
 from assets.publish.names import Names
 from assets.publish.plan import UNIT_SCORECARD_NAME, plan_catalog
@@ -154,3 +156,13 @@ def test_a_changed_verdict_changes_only_that_unit_and_the_scorecard(catalog, tmp
                                                     DEFAULT_CONTACT).datasets}
     before = {d.name: d.sha256 for d in catalog.datasets}
     assert {n for n in before if before[n] != after[n]} == {"t-xgjd-zfxxgk-ml", "t-zwgk-scorecard"}
+
+
+def test_the_publish_summary_spells_out_writes_so_a_no_change_run_shows_zero():
+    idle = PublishSummary(api_calls=1, write_calls=0, calls_by_action={"package_search": 1})
+    assert writes_line(idle) == "CKAN: 1 API calls, writes: 0 (nothing changed; DataStore untouched)"
+    busy = PublishSummary(api_calls=5, write_calls=4,
+                          calls_by_action={"package_search": 1, "datastore_create": 2, "resource_view_create": 2},
+                          datastore_loads=[TableLoad("d", "表", 30), TableLoad("d", "表二", 12)])
+    assert writes_line(busy) == ("CKAN: 5 API calls, writes: 4 (datastore_create 2, resource_view_create 2); "
+                                 "DataStore: 2 tables, 42 rows loaded")
