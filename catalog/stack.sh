@@ -482,14 +482,16 @@ ensure_admin_token() {
 # ---- commands ------------------------------------------------------------------------
 
 # Owner-only config, secrets, logs and data, also for a base dir made by an older stack.sh
-# (umask 077 covers what is created from now on). $BASE itself and pg/ are left alone: as root,
-# PostgreSQL runs as `postgres` and reaches pg/ through an ACL that chmod would mask
-# (grant_postgres_passage); initdb makes its data directory 700 anyway.
+# (umask 077 covers what is created from now on). $BASE itself is left alone: as root, PostgreSQL
+# runs as `postgres` and reaches pg/ through an ACL on $BASE that chmod would mask
+# (grant_postgres_passage). pg/ (owned by the cluster's user) holds the Unix socket, which trusts
+# local connections: owner-only too; initdb makes the data directory in it 700.
 harden_permissions() {
   local dir
   for dir in "$ETC" "$RUN" "$BASE/storage" "$BASE/solr" "$BASE/redis"; do
     [ -d "$dir" ] && chmod -R go-rwx "$dir"
   done
+  [ -d "$BASE/pg" ] && chmod 700 "$BASE/pg"
   return 0
 }
 
