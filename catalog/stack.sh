@@ -13,6 +13,9 @@
 # A failure prints "FAILED <component>" and the tail of that component's log, exits 1.
 set -euo pipefail
 shopt -s inherit_errexit   # errors inside $(...) abort too
+# Everything stack.sh creates is its user's alone: ckan.ini holds the secrets that sign API tokens
+# and the database password (see harden_permissions for what already exists).
+umask 077
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BASE=${ZWGK_CKAN_HOME:-$HOME/.local/share/zwgk-ckan}
@@ -29,6 +32,9 @@ REDIS_PORT=${ZWGK_CKAN_REDIS_PORT:-6380}
 # Small heap, serial GC and C1-only JIT: a dev-size index; boots in ~4 s instead of ~6 s
 # and takes ~150 MB instead of ~215 MB.
 SOLR_JAVA_OPTS=${ZWGK_CKAN_SOLR_JAVA_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
+# Chinese text analysis of the search index: one of catalog/solr/analyzers/*.xml (cjk, icu,
+# smartcn); cjk scored best on catalog/search_queries.yaml (recall@3 in catalog/README.md).
+SOLR_ANALYZER=${ZWGK_CKAN_SOLR_ANALYZER:-cjk}
 
 CKAN_URL=http://127.0.0.1:$CKAN_PORT
 SOLR_URL=http://127.0.0.1:$SOLR_PORT/solr/ckan
@@ -207,15 +213,20 @@ build_solr() {
 # ---- solr ----------------------------------------------------------------------------
 
 # Lays out the Solr home: solr.xml + core `ckan` with CKAN's own schema.xml (taken from the
-# installed ckan package, so it always matches the CKAN version) and our solrconfig.xml.
-# Prints "changed" when the core config differs from what is installed.
+# installed ckan package, so it always matches the CKAN version) whose text field types get the
+# Chinese analyzers of catalog/solr/analyzers/$SOLR_ANALYZER.xml (catalog/solr_schema.py), and
+# our solrconfig.xml. Prints "changed" when the core config differs from what is installed.
 sync_solr_home() {
-  local conf=$SOLR_HOME/ckan/conf schema before after
+  local conf=$SOLR_HOME/ckan/conf schema analyzers=$HERE/solr/analyzers/$SOLR_ANALYZER.xml before after
+  [ -f "$analyzers" ] || fail solr /dev/null "ZWGK_CKAN_SOLR_ANALYZER=$SOLR_ANALYZER: no $analyzers (choose one of: $(cd "$HERE/solr/analyzers" && ls | sed 's/\.xml$//' | tr '\n' ' '))"
   schema=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "config/solr/schema.xml"))')
   mkdir -p "$conf"
   before=$(find "$conf" -type f -exec cat {} + | sha256sum)
   cp "$HERE/solr/solr.xml" "$SOLR_HOME/solr.xml"
-  cp "$HERE/solr/conf/"* "$schema" "$conf/"
+  cp "$HERE/solr/conf/"* "$conf/"
+  "$VENV/bin/python" "$HERE/solr_schema.py" "$schema" "$analyzers" >"$conf/schema.xml.new" 2>"$BASE/solr/schema.log" \
+    || fail solr "$BASE/solr/schema.log" "could not derive the Chinese schema from $schema"
+  mv "$conf/schema.xml.new" "$conf/schema.xml"
   echo "name=ckan" >"$SOLR_HOME/ckan/core.properties"
   after=$(find "$conf" -type f -exec cat {} + | sha256sum)
   [ "$before" = "$after" ] || echo changed
@@ -255,6 +266,18 @@ wait_solr() {
 }
 
 stop_solr() { stop_pid solr "$RUN/solr.pid" zwgk-solr.jar; }
+
+# After the core's schema changed, the datasets already indexed were analysed the old way:
+# re-index them all, once per schema (the stamp is the hash of the installed schema.xml).
+reindex_if_schema_changed() {
+  local stamp
+  stamp=$(sha256sum <"$SOLR_HOME/ckan/conf/schema.xml")
+  [ "$(cat "$ETC/search-index.applied" 2>/dev/null)" = "$stamp" ] && return 0
+  log "Solr schema changed: rebuilding the search index (ckan search-index rebuild)"
+  ckan_cli search-index rebuild -q >"$RUN/search-index.log" 2>&1 \
+    || fail ckan "$RUN/search-index.log" "ckan search-index rebuild failed"
+  echo "$stamp" >"$ETC/search-index.applied"
+}
 
 # ---- postgres ------------------------------------------------------------------------
 
@@ -397,8 +420,9 @@ ckan.views.default_views=datatables_view
 $(datastore_settings)
 scheming.dataset_schemas=file://$HERE/schemas/zwgk_dataset.yaml
 scheming.presets=ckanext.scheming:presets.json
-catalog.locale_default=zh_Hans_CN
-catalog.locales_offered=zh_Hans_CN en
+ckan.site_description=滨海新区各单位政府信息公开目录、政务公开评估记分卡和数据字典
+ckan.locale_default=zh_Hans_CN
+ckan.locales_offered=zh_Hans_CN en
 EOF
 }
 
@@ -498,8 +522,23 @@ ensure_admin_token() {
 
 # ---- commands ------------------------------------------------------------------------
 
+# Owner-only config, secrets, logs and data, also for a base dir made by an older stack.sh
+# (umask 077 covers what is created from now on). $BASE itself is left alone: as root, PostgreSQL
+# runs as `postgres` and reaches pg/ through an ACL on $BASE that chmod would mask
+# (grant_postgres_passage). pg/ (owned by the cluster's user) holds the Unix socket, which trusts
+# local connections: owner-only too; initdb makes the data directory in it 700.
+harden_permissions() {
+  local dir
+  for dir in "$ETC" "$RUN" "$BASE/storage" "$BASE/solr" "$BASE/redis"; do
+    [ -d "$dir" ] && chmod -R go-rwx "$dir"
+  done
+  [ -d "$BASE/pg" ] && chmod 700 "$BASE/pg"
+  return 0
+}
+
 cmd_up() {
   local started=$SECONDS config
+  harden_permissions
   install_debian_packages
   install_ckan_venv
   build_solr
@@ -513,6 +552,7 @@ cmd_up() {
   wait_solr
   start_ckan "$config"
   ensure_admin_token
+  reindex_if_schema_changed
   log "up in $((SECONDS - started)) s: CKAN $CKAN_URL, Solr $SOLR_URL, token in $RUN/token"
   printf 'ckan_url=%s\nsolr_url=%s\ntoken_file=%s\n' "$CKAN_URL" "$SOLR_URL" "$RUN/token"
 }
