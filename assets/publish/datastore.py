@@ -84,9 +84,10 @@ class DataStoreTable:
 
     @cached_property
     def sha256(self) -> str:
-        payload = json.dumps({"fields": self.fields, "records": self.records}, ensure_ascii=False,
-                             sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(_canonical(self.fields))
+        for record in self.records:  # one record at a time: no second copy of a big table in memory
+            digest.update(b"\n" + _canonical(record))
+        return digest.hexdigest()
 
     def resource_fields(self) -> dict:
         """The resource fields CKAN stores for it (what a rerun compares)."""
@@ -105,3 +106,7 @@ class DataStoreTable:
             chunk.append(record)
             size += record_size
         yield chunk
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")

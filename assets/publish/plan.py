@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from . import metadata
@@ -145,7 +145,7 @@ def _directory(unit: UnitInfo, rows: list[dict], score: dict | None, checks: lis
     if scorecard is None:
         return plan
     own = DataStoreTable(UNIT_SCORECARD_NAME, UNIT_SCORECARD_DESCRIPTION, UNIT_SCORECARD, tuple(scorecard))
-    return DatasetPlan(plan.name, plan.org, plan.metadata, plan.resources, (*plan.tables, own))
+    return replace(plan, tables=(*plan.tables, own))
 
 
 def unit_scorecard_rows(score: dict, checks: list[dict]) -> list[dict]:
