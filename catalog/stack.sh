@@ -13,6 +13,9 @@
 # A failure prints "FAILED <component>" and the tail of that component's log, exits 1.
 set -euo pipefail
 shopt -s inherit_errexit   # errors inside $(...) abort too
+# Everything stack.sh creates is its user's alone: ckan.ini holds the secrets that sign API tokens
+# and the database password (see harden_permissions for what already exists).
+umask 077
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BASE=${ZWGK_CKAN_HOME:-$HOME/.local/share/zwgk-ckan}
@@ -29,6 +32,9 @@ REDIS_PORT=${ZWGK_CKAN_REDIS_PORT:-6380}
 # Small heap, serial GC and C1-only JIT: a dev-size index; boots in ~4 s instead of ~6 s
 # and takes ~150 MB instead of ~215 MB.
 SOLR_JAVA_OPTS=${ZWGK_CKAN_SOLR_JAVA_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
+# Chinese text analysis of the search index: one of catalog/solr/analyzers/*.xml (cjk, icu,
+# smartcn); cjk scored best on catalog/search_queries.yaml (recall@3 in catalog/README.md).
+SOLR_ANALYZER=${ZWGK_CKAN_SOLR_ANALYZER:-cjk}
 
 CKAN_URL=http://127.0.0.1:$CKAN_PORT
 SOLR_URL=http://127.0.0.1:$SOLR_PORT/solr/ckan
@@ -207,15 +213,20 @@ build_solr() {
 # ---- solr ----------------------------------------------------------------------------
 
 # Lays out the Solr home: solr.xml + core `ckan` with CKAN's own schema.xml (taken from the
-# installed ckan package, so it always matches the CKAN version) and our solrconfig.xml.
-# Prints "changed" when the core config differs from what is installed.
+# installed ckan package, so it always matches the CKAN version) whose text field types get the
+# Chinese analyzers of catalog/solr/analyzers/$SOLR_ANALYZER.xml (catalog/solr_schema.py), and
+# our solrconfig.xml. Prints "changed" when the core config differs from what is installed.
 sync_solr_home() {
-  local conf=$SOLR_HOME/ckan/conf schema before after
+  local conf=$SOLR_HOME/ckan/conf schema analyzers=$HERE/solr/analyzers/$SOLR_ANALYZER.xml before after
+  [ -f "$analyzers" ] || fail solr /dev/null "ZWGK_CKAN_SOLR_ANALYZER=$SOLR_ANALYZER: no $analyzers (choose one of: $(cd "$HERE/solr/analyzers" && ls | sed 's/\.xml$//' | tr '\n' ' '))"
   schema=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "config/solr/schema.xml"))')
   mkdir -p "$conf"
   before=$(find "$conf" -type f -exec cat {} + | sha256sum)
   cp "$HERE/solr/solr.xml" "$SOLR_HOME/solr.xml"
-  cp "$HERE/solr/conf/"* "$schema" "$conf/"
+  cp "$HERE/solr/conf/"* "$conf/"
+  "$VENV/bin/python" "$HERE/solr_schema.py" "$schema" "$analyzers" >"$conf/schema.xml.new" 2>"$BASE/solr/schema.log" \
+    || fail solr "$BASE/solr/schema.log" "could not derive the Chinese schema from $schema"
+  mv "$conf/schema.xml.new" "$conf/schema.xml"
   echo "name=ckan" >"$SOLR_HOME/ckan/core.properties"
   after=$(find "$conf" -type f -exec cat {} + | sha256sum)
   [ "$before" = "$after" ] || echo changed
@@ -255,6 +266,18 @@ wait_solr() {
 }
 
 stop_solr() { stop_pid solr "$RUN/solr.pid" zwgk-solr.jar; }
+
+# After the core's schema changed, the datasets already indexed were analysed the old way:
+# re-index them all, once per schema (the stamp is the hash of the installed schema.xml).
+reindex_if_schema_changed() {
+  local stamp
+  stamp=$(sha256sum <"$SOLR_HOME/ckan/conf/schema.xml")
+  [ "$(cat "$ETC/search-index.applied" 2>/dev/null)" = "$stamp" ] && return 0
+  log "Solr schema changed: rebuilding the search index (ckan search-index rebuild)"
+  ckan_cli search-index rebuild -q >"$RUN/search-index.log" 2>&1 \
+    || fail ckan "$RUN/search-index.log" "ckan search-index rebuild failed"
+  echo "$stamp" >"$ETC/search-index.applied"
+}
 
 # ---- postgres ------------------------------------------------------------------------
 
@@ -314,6 +337,47 @@ create_ckan_database() {
   fi
 }
 
+# ---- datastore -----------------------------------------------------------------------
+
+# The DataStore (the queryable tables behind the resource previews) lives in its own
+# database, owned by ckan_default (CKAN writes through it) and read through a login role that
+# may only SELECT there: datastore_search_sql runs the public's SQL as that role.
+create_datastore_database() {
+  local pw
+  chmod 700 "$ETC"   # the passwords in it are the owner's alone
+  pw=$(secret "$ETC/datastore-ro-password")
+  if [ -z "$(psql_admin -c "select 1 from pg_roles where rolname = 'datastore_ro'")" ]; then
+    psql_admin -c "CREATE ROLE datastore_ro LOGIN PASSWORD '$pw' NOSUPERUSER NOCREATEDB NOCREATEROLE" >/dev/null
+  fi
+  if [ -z "$(psql_admin -c "select 1 from pg_database where datname = 'datastore_default'")" ]; then
+    log "creating database datastore_default"
+    psql_admin -c "CREATE DATABASE datastore_default OWNER ckan_default ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+  fi
+  # Only its owner may connect to CKAN's own database, so the read-only role reaches nothing but the DataStore.
+  psql_admin -c "REVOKE CONNECT ON DATABASE ckan_default FROM PUBLIC" >/dev/null
+}
+
+datastore_settings() {
+  cat <<EOF
+ckan.datastore.write_url=postgresql://ckan_default:$(secret "$ETC/db-password")@127.0.0.1:$PG_PORT/datastore_default
+ckan.datastore.read_url=postgresql://datastore_ro:$(secret "$ETC/datastore-ro-password")@127.0.0.1:$PG_PORT/datastore_default
+ckan.datastore.sqlsearch.enabled=true
+EOF
+}
+
+# The read-only role's grants, as CKAN itself writes them (`ckan datastore set-permissions`),
+# run by the superuser: once per CKAN version, or again when the database lacks them.
+set_datastore_permissions() {
+  if [ "$(cat "$ETC/datastore.applied" 2>/dev/null)" = "$CKAN_VERSION" ] &&
+    [ -n "$(psql_admin -d datastore_default -c "select 1 from pg_tables where tablename = '_table_stats'")" ]; then
+    return 0
+  fi
+  log "setting DataStore permissions (read-only role datastore_ro)"
+  { ckan_cli datastore set-permissions | psql_admin; } >"$RUN/datastore-permissions.log" 2>&1 \
+    || fail datastore "$RUN/datastore-permissions.log" "ckan datastore set-permissions failed"
+  echo "$CKAN_VERSION" >"$ETC/datastore.applied"
+}
+
 stop_postgres() {
   [ -f "$PGDATA/PG_VERSION" ] && pg_running || return 0
   log "stopping postgres"
@@ -341,8 +405,7 @@ stop_redis() { stop_pid redis "$RUN/redis.pid" redis-server; }
 # ---- ckan ----------------------------------------------------------------------------
 
 # The settings stack.sh owns in ckan.ini; everything else in the file is left alone.
-# No default resource views: CKAN's defaults (image_view, datatables_view) need plugins
-# (and the DataStore) this stack does not run.
+# Resources in the DataStore get a DataTables preview (CKAN's image_view is not loaded).
 ckan_settings() {
   cat <<EOF
 sqlalchemy.url=postgresql://ckan_default:$(secret "$ETC/db-password")@127.0.0.1:$PG_PORT/ckan_default
@@ -352,12 +415,14 @@ solr_url=$SOLR_URL
 ckan.redis.url=$REDIS_URL
 ckan.storage_path=$BASE/storage
 ckan.max_resource_size=100
-ckan.plugins=activity scheming_datasets dcat
-ckan.views.default_views=
+ckan.plugins=activity scheming_datasets dcat datastore datatables_view
+ckan.views.default_views=datatables_view
+$(datastore_settings)
 scheming.dataset_schemas=file://$HERE/schemas/zwgk_dataset.yaml
 scheming.presets=ckanext.scheming:presets.json
-catalog.locale_default=zh_Hans_CN
-catalog.locales_offered=zh_Hans_CN en
+ckan.site_description=滨海新区各单位政府信息公开目录、政务公开评估记分卡和数据字典
+ckan.locale_default=zh_Hans_CN
+ckan.locales_offered=zh_Hans_CN en
 EOF
 }
 
@@ -457,19 +522,37 @@ ensure_admin_token() {
 
 # ---- commands ------------------------------------------------------------------------
 
+# Owner-only config, secrets, logs and data, also for a base dir made by an older stack.sh
+# (umask 077 covers what is created from now on). $BASE itself is left alone: as root, PostgreSQL
+# runs as `postgres` and reaches pg/ through an ACL on $BASE that chmod would mask
+# (grant_postgres_passage). pg/ (owned by the cluster's user) holds the Unix socket, which trusts
+# local connections: owner-only too; initdb makes the data directory in it 700.
+harden_permissions() {
+  local dir
+  for dir in "$ETC" "$RUN" "$BASE/storage" "$BASE/solr" "$BASE/redis"; do
+    [ -d "$dir" ] && chmod -R go-rwx "$dir"
+  done
+  [ -d "$BASE/pg" ] && chmod 700 "$BASE/pg"
+  return 0
+}
+
 cmd_up() {
   local started=$SECONDS config
+  harden_permissions
   install_debian_packages
   install_ckan_venv
   build_solr
   start_solr                   # boots in the background while the rest is set up
   start_postgres
+  create_datastore_database
   start_redis
   config=$(configure_ckan)
   migrate_ckan_db
+  set_datastore_permissions
   wait_solr
   start_ckan "$config"
   ensure_admin_token
+  reindex_if_schema_changed
   log "up in $((SECONDS - started)) s: CKAN $CKAN_URL, Solr $SOLR_URL, token in $RUN/token"
   printf 'ckan_url=%s\nsolr_url=%s\ntoken_file=%s\n' "$CKAN_URL" "$SOLR_URL" "$RUN/token"
 }

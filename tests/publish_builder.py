@@ -133,3 +133,23 @@ def small_warehouse() -> PublishWarehouse:
     w.score("run-1", "mzj", failed=("C20",))
     w.score("run-1", "xgjd")
     return w
+
+
+def search_warehouse() -> PublishWarehouse:
+    """Units whose names share characters with 民政: 区民政局 (the answer to a search for 民政)
+    and 区人民政府办公室, whose name contains 民政 only across a word boundary (人民 | 政府), the
+    case a Chinese analyzer must not rank first. All are published (no C20 veto)."""
+    w = PublishWarehouse()
+    w.unit("mzj", "区民政局")
+    w.unit("zfb", "区人民政府办公室")
+    w.unit("jyj", "区教育局")
+    w.resource("mzj", 1, "关于调整2021年城乡最低生活保障标准的通知", "各街镇：经区人民政府同意，现将低保标准调整事项通知如下。")
+    w.resource("mzj", 2, "2021年第一季度养老服务补贴发放情况公示", "养老服务补贴已按时足额发放。")
+    w.resource("mzj", 3, f"社会救助热线（联系电话{MOBILE}）", f"救助对象王某，身份证号{ID_NUMBER}。", has_pii=True)
+    w.resource("zfb", 1, "区人民政府关于印发2021年政务公开工作要点的通知", "各单位：现将工作要点印发给你们。")
+    w.resource("zfb", 2, "区人民政府办公室关于做好政府信息公开年度报告的通知", "年度报告于一月底前公开。")
+    w.resource("jyj", 1, "关于做好2021年义务教育招生入学工作的通知", "各学校：现将有关事项通知如下。")
+    w.score("run-1", "mzj", failed=("C13",))
+    w.score("run-1", "zfb")
+    w.score("run-1", "jyj")
+    return w

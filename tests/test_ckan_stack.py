@@ -9,6 +9,8 @@ What the tests create is purged before and after, so reruns start clean.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import urllib.request
 
 import ckanapi
@@ -132,3 +134,58 @@ def test_dcat_endpoints_describe_the_dataset(stack, published):
     ttl, ttl_type = _get(f"{stack.url}/catalog.ttl")
     assert ttl_type.startswith("text/turtle")
     assert f"<{dataset_uri}>".encode() in ttl
+
+
+# ---- the DataStore ---------------------------------------------------------------------
+
+# Runs in the CKAN venv (it has SQLAlchemy and psycopg2); the password comes in the environment,
+# never on a command line. Prints one line per attempt: "<what> ok" or "<what> refused: <reason>".
+_AS_READ_ONLY_ROLE = r"""
+import os, sqlalchemy
+def attempt(what, database, sql):
+    url = f"postgresql://datastore_ro:{os.environ['RO_PASSWORD']}@127.0.0.1:{os.environ['PG_PORT']}/{database}"
+    try:
+        with sqlalchemy.create_engine(url).begin() as con:
+            con.execute(sqlalchemy.text(sql))
+        print(what, "ok")
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        print(what, "refused:", str(exc.orig).splitlines()[0])
+attempt("select", "datastore_default", 'SELECT count(*) FROM "_table_metadata"')
+attempt("create", "datastore_default", "CREATE TABLE zwgk_probe (x int)")
+attempt("ckan_db", "ckan_default", "SELECT 1")
+"""
+
+
+def test_status_show_lists_the_datastore_and_its_preview(catalog):
+    assert {"datastore", "datatables_view"} <= set(catalog.action.status_show()["extensions"])
+
+
+def test_datastore_read_only_password_is_the_owners_alone(stack):
+    etc = stack.token_file.parent.parent / "etc"
+    password = etc / "datastore-ro-password"
+    assert password.stat().st_mode & 0o777 == 0o600
+    assert etc.stat().st_mode & 0o777 == 0o700
+    assert len(password.read_text().strip()) >= 24
+
+
+def test_datastore_read_role_can_only_read_the_datastore(stack):
+    base = stack.token_file.parent.parent
+    env = {**os.environ, "RO_PASSWORD": (base / "etc" / "datastore-ro-password").read_text().strip(),
+           "PG_PORT": os.environ.get("ZWGK_CKAN_PG_PORT", "5433")}
+    out = subprocess.run([str(base / "venv" / "bin" / "python"), "-c", _AS_READ_ONLY_ROLE], env=env,
+                         capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    assert out[0] == "select ok"
+    assert out[1].startswith("create refused: permission denied for schema public"), out
+    assert out[2].startswith("ckan_db refused:") and "permission denied for database" in out[2], out
+
+
+def test_anonymous_users_query_a_datastore_table(catalog, published, stack):
+    table = catalog.action.datastore_create(
+        resource={"package_id": published["dataset"]["id"], "name": "在线查询"},
+        fields=[{"id": "unit", "type": "text", "info": {"label": "单位"}}, {"id": "count", "type": "int4"}],
+        records=[{"unit": "区教育局", "count": 12}, {"unit": "区民政局", "count": 7}])
+    anonymous = ckanapi.RemoteCKAN(stack.url)
+    found = anonymous.action.datastore_search(resource_id=table["resource_id"], filters={"unit": "区民政局"})
+    assert found["records"][0]["count"] == 7
+    sql = anonymous.action.datastore_search_sql(sql=f'SELECT sum(count) AS n FROM "{table["resource_id"]}"')
+    assert sql["records"] == [{"n": 19}]

@@ -191,6 +191,12 @@ def test_ckan_serves_hostile_text_as_inert_text(run, tmp_path):
         rows = list(csv.DictReader(io.StringIO(_download(csv_resource["url"]).decode("utf-8-sig"), newline="")))
         assert {"'" + t for t in CSV_INJECTION_TITLES} <= {row["名称"] for row in rows}
         assert not any(v.startswith(FORMULA_PREFIXES) for row in rows for v in row.values())
+        # The same rows in the DataStore, downloaded as CSV from the table (its dump): neutral too.
+        table = next(r for r in directory["resources"] if r.get("url_type") == "datastore"
+                     and r["name"].startswith("政府信息公开目录"))
+        dumped = list(csv.DictReader(io.StringIO(_download(table["url"]).decode("utf-8-sig"), newline="")))
+        assert {"'" + t for t in CSV_INJECTION_TITLES} <= {row["title"] for row in dumped}
+        assert not any(v.startswith(FORMULA_PREFIXES) for row in dumped for v in row.values())
         for dataset in ckan.action.package_search(fq=names.search_filter, rows=100)["results"]:
             for resource in dataset["resources"]:
                 body = _download(resource["url"])

@@ -22,7 +22,8 @@ import requests
 
 # Every action the publisher reads with; anything else counts as a write.
 READ_ACTIONS = frozenset({"package_search", "package_show", "organization_show", "organization_list",
-                          "status_show", "package_list"})
+                          "status_show", "package_list", "resource_show", "resource_view_list",
+                          "datastore_search", "datastore_info"})
 
 
 class PublishError(RuntimeError):

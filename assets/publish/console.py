@@ -27,9 +27,23 @@ def publish_with_progress(warehouse_path: str | Path, ckan_url: str, token: str,
 
         summary = publish_catalog(warehouse_path, ckan_url, token, out_dir=out_dir, progress=show, **options)
     console.print(summary_table(summary))
+    console.print(writes_line(summary))
     if summary.blocked_units:
         console.print(f"[yellow]not published (C20 veto: personal information):[/] {', '.join(summary.blocked_units)}")
     return summary
+
+
+def writes_line(summary: PublishSummary) -> str:
+    """What the run cost CKAN, spelled out: a rerun with nothing changed must say "writes: 0"."""
+    counts = summary.counts()
+    line = f"CKAN: {summary.api_calls} API calls, writes: {summary.write_calls}"
+    if summary.write_calls:
+        line += " (" + ", ".join(f"{a} {n}" for a, n in summary.writes_by_action.items()) + ")"
+        line += (f"; DataStore: {counts['datastore_tables_loaded']} tables, "
+                 f"{counts['datastore_rows_loaded']} rows loaded")
+    else:
+        line += " (nothing changed; DataStore untouched)"
+    return line
 
 
 def summary_table(summary: PublishSummary) -> Table:

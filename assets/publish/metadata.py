@@ -10,6 +10,8 @@ attribution to the publishing unit and the platform.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +22,7 @@ from .exports import CSV_TEXT_LIMIT
 from .source import UnitInfo
 
 LICENSE_ID = "cc-by"
+LANGUAGE = "zh"  # every published text is Chinese; DCAT's dct:language (ISO 639-1)
 PLATFORM_TITLE = "滨海新区政务公开数据平台"
 DICTIONARY_TITLE = "滨海新区政务公开数据字典"
 # The scheming labels of catalog/schemas/zwgk_dataset.yaml, for the descriptions.
@@ -55,14 +58,50 @@ def platform_organization() -> dict:
             "description": "滨海新区各单位政府信息公开目录的汇总、政务公开评估记分卡和数据字典。"}
 
 
-def directory(unit: UnitInfo, rows: list[dict], contact: Contact) -> dict:
+def directory(unit: UnitInfo, rows: list[dict], contact: Contact, score: dict | None = None,
+              checks: list[dict] | tuple = ()) -> dict:
     start, end = _date_range(r["publish_date"] for r in rows)
     notes = (f"{unit.name}在政府信息公开专栏发布的政府信息目录，共 {len(rows)} 条{_range_text(start, end)}。"
-             f"由{PLATFORM_TITLE}自动采集、规范化和校验后发布。\n\n"
-             f"- 来源：{unit.url}\n- 单位类型：{KIND_LABELS[unit.kind]}\n{PII_NOTE}\n{FILE_NOTES}")
+             f"由{PLATFORM_TITLE}自动采集、规范化和校验后发布。\n\n{assessment(score, checks)}\n\n"
+             f"- 来源：{unit.url}\n- 单位类型：{KIND_LABELS[unit.kind]}\n{_contents_text(rows)}{PII_NOTE}\n{FILE_NOTES}")
     return _dataset(title=f"{unit.name}政府信息公开目录", notes=notes, kind="directory", unit_id=unit.unit_id,
-                    unit_kind=unit.kind, tags=(*BASE_TAGS, "政府信息公开目录", KIND_TAGS[unit.kind]),
+                    unit_name=unit.name, unit_kind=unit.kind,
+                    tags=(*BASE_TAGS, "政府信息公开目录", KIND_TAGS[unit.kind]),
                     temporal=(start, end), frequency="daily", contact=contact, source_urls=[unit.url])
+
+
+def assessment(score: dict | None, checks: list[dict]) -> str:
+    """The unit's latest verdict for its own page: when it was judged, the verdict and score, and
+    which checks failed (the full list is the resource 本单位政务公开评估结果)."""
+    if score is None:
+        return "**政务公开评估**：尚未评估。"
+    head = f"**政务公开评估**（检查基准日 {score['as_of'].isoformat()}）：{score['verdict']}"
+    if score["verdict"] == "无法核查":
+        return head + "。本次未能读取该单位的政府信息公开专栏，不计分、不否决，也不表示该单位未公开信息。"
+    failed = [f"{c['check_id']} {c['check_title']}" + ("（否决项）" if c["severity"] == "veto" else "")
+              for c in checks if c["status"] == "fail"]
+    failed_text = "未通过的检查项：" + "、".join(failed) if failed else "全部检查项通过"
+    points = f"，得分 {score['score']:g} 分" if score["score"] is not None else ""
+    return (f"{head}{points}；{failed_text}。"
+            f"各检查项的结果与证据见资源「本单位政务公开评估结果」和数据集「滨海新区政务公开评估记分卡」。")
+
+
+def _contents_text(rows: list[dict]) -> str:
+    """What the directory holds, in the words a reader searches for: its columns (栏目) with their
+    item counts, most items first, and the years of its annual reports."""
+    counts = Counter(r["column_name"] for r in rows if r.get("column_name"))
+    if not counts:
+        return ""
+    columns = "、".join(f"{name} {n} 条" for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    text = f"- 栏目：{columns}\n"
+    years = sorted({m for r in rows if r.get("column_kind") == "annual_report"
+                    for m in _YEAR.findall(r.get("title") or "")})
+    if years:
+        text += f"- 政府信息公开工作年度报告：{'、'.join(f'{y}年' for y in years)}\n"
+    return text
+
+
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
 
 
 def catalogue(units: list[UnitInfo], rows: list[dict], blocked: list[UnitInfo], contact: Contact) -> dict:
@@ -74,7 +113,7 @@ def catalogue(units: list[UnitInfo], rows: list[dict], blocked: list[UnitInfo], 
     notes = (f"滨海新区 {len(units)} 个单位政府信息公开目录的汇总，共 {len(rows)} 条{_range_text(start, end)}。"
              f"各单位的目录另见其机构下的数据集。\n\n{PII_NOTE}{withheld}\n{FILE_NOTES}")
     return _dataset(title="滨海新区政府信息公开目录（全部单位）", notes=notes, kind="catalogue", unit_id="all",
-                    unit_kind="", tags=(*BASE_TAGS, "政府信息公开目录", "汇总"), temporal=(start, end),
+                    unit_name=PLATFORM_TITLE, unit_kind="", tags=(*BASE_TAGS, "政府信息公开目录", "汇总"), temporal=(start, end),
                     frequency="daily", contact=contact, source_urls=sorted(u.url for u in units))
 
 
@@ -89,6 +128,7 @@ def scorecard(units: list[UnitInfo], scores: list[dict], contact: Contact) -> di
              f"和《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）。{period}"
              f"{len(scores)} 个单位，合格 {passed} 个，不合格 {failed} 个"
              f"（其中一票否决 {sum(bool(s['veto']) for s in scores)} 个），无法核查 {unverified} 个。\n\n"
+             f"{_verdict_units(scores)}"
              "- 结论分三种：合格、不合格、无法核查。无法核查表示本次未能读取该单位的专栏（反爬拦截、无法访问、"
              "列表由脚本加载而无法读取等，见「专栏读取结果」），不计分、不否决，也不表示该单位未公开信息。\n"
              "- 单位得分：每单位一行，按得分从高到低排列（无法核查的单位无得分，列在最后）。\n"
@@ -97,7 +137,8 @@ def scorecard(units: list[UnitInfo], scores: list[dict], contact: Contact) -> di
              f"- 评分：非否决项合计 100 分，重要项权重 {catalog.weights['major']}、一般项权重 "
              f"{catalog.weights['minor']}；任一否决项未通过或得分低于 {catalog.pass_score} 分为不合格。\n"
              f"{FILE_NOTES}")
-    return _dataset(title="滨海新区政务公开评估记分卡", notes=notes, kind="scorecard", unit_id="all", unit_kind="",
+    return _dataset(title="滨海新区政务公开评估记分卡", notes=notes, kind="scorecard", unit_id="all",
+                    unit_name=PLATFORM_TITLE, unit_kind="",
                     tags=(*BASE_TAGS, "记分卡", "检查结果"), temporal=(start, end), frequency="daily",
                     contact=contact, source_urls=sorted(u.url for u in units))
 
@@ -118,10 +159,21 @@ def document_changes(units: list[UnitInfo], rows: list[dict], contact: Contact) 
                     source_urls=sorted(u.url for u in units if u.unit_id in {r["unit_id"] for r in rows}))
 
 
+def _verdict_units(scores: list[dict]) -> str:
+    """The units not found 合格, by name: what a reader looking for one unit's result searches for."""
+    lines = ""
+    for verdict in ("不合格", "无法核查"):
+        names = [s["unit_name"] for s in scores if s["verdict"] == verdict and s.get("unit_name")]
+        if names:
+            lines += f"- {verdict}的单位：{'、'.join(names)}\n"
+    return lines
+
+
 def dictionary(contact: Contact) -> dict:
     notes = (f"{PLATFORM_TITLE}发布的全部数据表的字段说明（数据结构版本 {SCHEMA_VERSION}）。"
              "各 CSV 文件的中文表头即本字典的「中文说明」，Parquet 和 JSON 文件使用「字段名」。")
-    return _dataset(title=DICTIONARY_TITLE, notes=notes, kind="dictionary", unit_id="all", unit_kind="",
+    return _dataset(title=DICTIONARY_TITLE, notes=notes, kind="dictionary", unit_id="all",
+                    unit_name=PLATFORM_TITLE, unit_kind="",
                     tags=(*BASE_TAGS, "数据字典"), temporal=(None, None), frequency="irregular",
                     contact=contact, source_urls=[])
 
@@ -130,7 +182,8 @@ def superseded_notes(notes: str) -> str:
     return f"{SUPERSEDED_NOTE}\n\n{notes or ''}".rstrip()
 
 
-def _dataset(*, title: str, notes: str, kind: str, unit_id: str, unit_kind: str, tags: tuple[str, ...],
+def _dataset(*, title: str, notes: str, kind: str, unit_id: str, unit_name: str, unit_kind: str,
+             tags: tuple[str, ...],
              temporal: tuple[date | None, date | None], frequency: str, contact: Contact,
              source_urls: list[str]) -> dict:
     """The CKAN fields of a dataset (scheming fields are top level). Absent values are sent as
@@ -139,10 +192,10 @@ def _dataset(*, title: str, notes: str, kind: str, unit_id: str, unit_kind: str,
     return {
         "title": title, "notes": notes, "license_id": LICENSE_ID, "private": False,
         "tags": [{"name": t} for t in tags],
-        "unit_id": unit_id, "unit_kind": unit_kind, "dataset_kind": kind,
+        "unit_id": unit_id, "unit_name": unit_name, "unit_kind": unit_kind, "dataset_kind": kind,
         "temporal_start": start.isoformat() if start else "", "temporal_end": end.isoformat() if end else "",
         "update_frequency": frequency, "contact_name": contact.name, "contact_email": contact.email,
-        "source_urls": source_urls, "schema_version": SCHEMA_VERSION, "superseded": False,
+        "source_urls": source_urls, "schema_version": SCHEMA_VERSION, "language": LANGUAGE, "superseded": False,
     }
 
 

@@ -3,7 +3,11 @@
     summary = publish_catalog("var/data/zwgk.duckdb", "http://127.0.0.1:5000", token,
                               out_dir="var/data/publish", registry_unit_ids=registry.ids)
 
-Idempotent and incremental: a rerun with nothing changed makes one bulk read and zero writes;
+Every table is also loaded into the CKAN DataStore (preview and query API); its rows are
+rewritten only when their hash changes.
+
+Idempotent and incremental: a rerun with nothing changed makes one bulk read and zero writes
+(DataStore included);
 a change rewrites only the datasets (and files) it touches; a unit dropped from the registry
 has its directory marked superseded, never deleted. An interruption raises `PublishError`
 naming the dataset and API URL in flight; rerunning completes the job without duplicates.
@@ -16,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .client import CkanClient
+from .client import READ_ACTIONS, CkanClient
+from .datastore_sync import TableLoad
 from .exports import write_files
 from .metadata import DEFAULT_CONTACT, Contact
 from .names import Names
@@ -47,12 +52,19 @@ class PublishSummary:
     superseded: list[str] = field(default_factory=list)
     blocked_units: list[str] = field(default_factory=list)  # C20 veto: directory not published
     calls_by_action: dict[str, int] = field(default_factory=dict)
+    datastore_loads: list[TableLoad] = field(default_factory=list)  # DataStore tables (re)loaded
     seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {"api_calls": self.api_calls, "write_calls": self.write_calls, "created": len(self.created),
                 "updated": len(self.updated), "unchanged": len(self.unchanged),
-                "superseded": len(self.superseded), "blocked_units": len(self.blocked_units)}
+                "superseded": len(self.superseded), "blocked_units": len(self.blocked_units),
+                "datastore_tables_loaded": len(self.datastore_loads),
+                "datastore_rows_loaded": sum(load.rows for load in self.datastore_loads)}
+
+    @property
+    def writes_by_action(self) -> dict[str, int]:
+        return {action: n for action, n in sorted(self.calls_by_action.items()) if action not in READ_ACTIONS}
 
 
 def publish_catalog(warehouse_path: str | Path, ckan_url: str, token: str, *, run_id: str | None = None,
@@ -74,6 +86,7 @@ def publish_catalog(warehouse_path: str | Path, ckan_url: str, token: str, *, ru
     summary = PublishSummary(blocked_units=plan.blocked_units)
     client = CkanClient(ckan_url, token, retries=retries, backoff=backoff, timeout=timeout)
     client.on_write = lambda action, target: _emit(progress, client, "write", target, action)
+    state = CatalogState()
     try:
         state = CatalogState.load(client, names)
         for dataset in plan.datasets:
@@ -90,6 +103,7 @@ def publish_catalog(warehouse_path: str | Path, ckan_url: str, token: str, *, ru
         client.close()
         summary.api_calls, summary.write_calls = client.api_calls, client.write_calls
         summary.calls_by_action = dict(client.calls_by_action)
+        summary.datastore_loads = list(state.loads)
         summary.seconds = time.perf_counter() - started
     return summary
 

@@ -9,7 +9,9 @@ dataset. Each dataset is then compared with its plan:
   rest alone);
 - each planned file is matched to the stored resource with the same upload file name and
   re-uploaded only when its `content_sha256` or fields differ; duplicates (a create whose
-  answer was lost, then retried) and resources no longer planned are deleted.
+  answer was lost, then retried) and resources no longer planned are deleted;
+- each planned DataStore table likewise, by resource name (`datastore_sync`): its rows are
+  loaded only when its hash differs or CKAN has no table for it.
 
 Checking resources individually, not only the dataset hash, is what lets a rerun finish an
 interrupted publish: a dataset created before the interruption has the right hash but may lack
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 from . import metadata
 from .client import CkanClient, CkanRejected
+from .datastore_sync import TableLoad, is_datastore_resource, sync_tables
 from .names import Names
 from .plan import DatasetPlan, OrgPlan, ResourcePlan
 
@@ -35,6 +38,7 @@ class CatalogState:
 
     datasets: dict[str, dict] = field(default_factory=dict)
     orgs: dict[str, dict] = field(default_factory=dict)
+    loads: list[TableLoad] = field(default_factory=list)  # DataStore tables this run (re)loaded
 
     @classmethod
     def load(cls, client: CkanClient, names: Names) -> "CatalogState":
@@ -64,6 +68,7 @@ def sync_dataset(client: CkanClient, state: CatalogState, plan: DatasetPlan) -> 
         _ensure_org(client, state, plan.org, plan.name)
         _patch_package(client, plan, stored)
     _sync_resources(client, plan, stored)
+    sync_tables(client, plan, stored, state.loads)
     if created:
         return "created"
     return "updated" if client.write_calls > writes_before else "unchanged"
@@ -133,7 +138,7 @@ def _show(client: CkanClient, action: str, name: str, target: str) -> dict | Non
 
 
 def _sync_resources(client: CkanClient, plan: DatasetPlan, stored: dict) -> None:
-    existing = _resources_by_file(stored.get("resources") or [])
+    existing = _resources_by_file([r for r in stored.get("resources") or [] if not is_datastore_resource(r)])
     for resource in plan.resources:
         current, *duplicates = existing.pop(resource.file.file_name, [None])
         for duplicate in duplicates:

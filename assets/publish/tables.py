@@ -95,6 +95,15 @@ DOCUMENT_CHANGES = PublicTable("document_changes", (
                   "after_seen_at", "passages"),
 ))
 
+# One unit's latest verdict on its own dataset page: every check of its latest run, failed
+# checks first, each row repeating the unit's verdict and score (a table the DataTables view
+# shows whole: one row per check).
+UNIT_SCORECARD = PublicTable("unit_scorecard", (
+    *_from_schema("unit_scores", "as_of", "unit_id"), UNIT_NAME, *_from_schema("unit_scores", "verdict", "score"),
+    *_from_schema("check_results", "check_id"), CHECK_TITLE,
+    *_from_schema("check_results", "status", "severity", "evidence_url", "message"),
+))
+
 DATA_DICTIONARY = PublicTable("data_dictionary", (
     Column("table", "表名", "string"), Column("field", "字段名", "string"), Column("type", "类型", "string"),
     Column("required", "必填", "string"), Column("description_zh", "中文说明", "string"),
@@ -107,7 +116,7 @@ def dictionary_rows() -> list[dict[str, str]]:
     """The data dictionary: every schema field, then the published columns that are not schema
     fields (so every column of every published file is documented)."""
     rows = schemas.data_dictionary_rows()
-    for table in (RESOURCES, UNIT_SCORES, CHECK_RESULTS, DOCUMENT_CHANGES):
+    for table in (RESOURCES, UNIT_SCORES, CHECK_RESULTS, UNIT_SCORECARD, DOCUMENT_CHANGES):
         for column in table.columns:
             if column.en:
                 rows.append({"table": table.name, "field": column.name, "type": column.type, "required": "no",
