@@ -183,3 +183,13 @@ def test_scorecard_metadata_names_the_units_not_found_compliant():
     assert "- 不合格的单位：中新天津生态城管委会\n- 无法核查的单位：东疆综合保税区管委会\n" in dataset["notes"]
     assert "区民政局" not in dataset["notes"]
     assert dataset["unit_name"] == metadata.PLATFORM_TITLE
+
+
+def test_directory_metadata_bounds_the_column_names_a_site_supplies():
+    unit = UnitInfo("x", "区某局", "bureau", "http://www.bh.zwgk.test/x/zfxxgk/")
+    rows = [{"publish_date": None, "column_name": f"栏目{i:02d}" + ("长" * 100 if i == 0 else ""),
+             "column_kind": "news", "title": "t"} for i in range(35)]
+    notes = metadata.directory(unit, rows, metadata.DEFAULT_CONTACT)["notes"]
+    (line,) = [ln for ln in notes.splitlines() if ln.startswith("- 栏目：")]
+    assert line.endswith(" 等 35 个栏目") and line.count(" 条") == metadata.MAX_LISTED_COLUMNS
+    assert f"栏目00{'长' * (metadata.MAX_COLUMN_NAME - 5)}… 1 条" in line

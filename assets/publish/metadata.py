@@ -89,10 +89,13 @@ def assessment(score: dict | None, checks: list[dict]) -> str:
 def _contents_text(rows: list[dict]) -> str:
     """What the directory holds, in the words a reader searches for: its columns (栏目) with their
     item counts, most items first, and the years of its annual reports."""
-    counts = Counter(r["column_name"] for r in rows if r.get("column_name"))
+    counts = Counter(_short(r["column_name"]) for r in rows if r.get("column_name"))
     if not counts:
         return ""
-    columns = "、".join(f"{name} {n} 条" for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    ranked = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+    columns = "、".join(f"{name} {n} 条" for name, n in ranked[:MAX_LISTED_COLUMNS])
+    if len(ranked) > MAX_LISTED_COLUMNS:
+        columns += f" 等 {len(ranked)} 个栏目"
     text = f"- 栏目：{columns}\n"
     years = sorted({m for r in rows if r.get("column_kind") == "annual_report"
                     for m in _YEAR.findall(r.get("title") or "")})
@@ -102,6 +105,15 @@ def _contents_text(rows: list[dict]) -> str:
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
+# Column names come from the harvested sites: bounded, so that a broken or hostile site cannot
+# bloat the description (CKAN renders it as sanitised Markdown).
+MAX_LISTED_COLUMNS = 30
+MAX_COLUMN_NAME = 40
+
+
+def _short(name: str) -> str:
+    name = " ".join(name.split())
+    return name if len(name) <= MAX_COLUMN_NAME else name[:MAX_COLUMN_NAME - 1] + "…"
 
 
 def catalogue(units: list[UnitInfo], rows: list[dict], blocked: list[UnitInfo], contact: Contact) -> dict:
