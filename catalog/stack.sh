@@ -423,11 +423,12 @@ scheming.presets=ckanext.scheming:presets.json
 ckan.site_description=滨海新区各单位政府信息公开目录、政务公开评估记分卡和数据字典
 ckan.locale_default=zh_Hans_CN
 ckan.locales_offered=zh_Hans_CN en
+extra_template_paths=$HERE/templates
 EOF
 }
 
 # ckan.ini is generated once and kept: its secrets sign the API tokens. Returns "changed"
-# when the settings (or the dataset schema they point at) differ from the applied ones.
+# when the settings (or the dataset schema and templates they point at) differ from the applied ones.
 configure_ckan() {
   local settings stamp lines
   mkdir -p "$BASE/storage"
@@ -437,7 +438,7 @@ configure_ckan() {
       || fail ckan "$RUN/ckan-config.log" "ckan generate config failed"
   fi
   settings=$(ckan_settings)
-  stamp=$(printf '%s\n' "$settings" | cat - "$HERE/schemas/zwgk_dataset.yaml" | sha256sum)
+  stamp=$(printf '%s\n' "$settings" | cat - "$HERE/schemas/zwgk_dataset.yaml" "$HERE"/templates/*.html | sha256sum)
   [ "$(cat "$ETC/ckan.ini.applied" 2>/dev/null)" = "$stamp" ] && return 0
   log "writing stack settings into $INI"
   mapfile -t lines <<<"$settings"

@@ -95,6 +95,7 @@ def test_the_bureau_page_shows_its_verdict_a_chinese_table_preview_and_api_rows(
     page.wait_for_selector("text=政务公开评估")
     notes = page.inner_text(".notes")
     assert "检查基准日 2021-03-01" in notes and "合格，得分 95 分" in notes and "C13" in notes, notes
+    assert "120107********2315" in notes  # the masking example shows as written, not as Markdown emphasis
     page.screenshot(path=str(ARTIFACTS / "catalog-dataset-minzheng.png"), full_page=True)
 
     # 2. The table preview (DataTables view) with Chinese headers and the published rows.

@@ -37,7 +37,8 @@ FILE_NOTES = (
     "Parquet 和 JSON 使用数据字典中的字段名，含全文。\n"
     f"- 数据结构版本 {SCHEMA_VERSION}，字段说明见数据集「{DICTIONARY_TITLE}」。"
 )
-PII_NOTE = "- 个人信息：身份证号、手机号已脱敏（如 120107********2315、138****1234）。"
+# In code spans: CKAN renders notes as Markdown, where the masking stars would turn into emphasis.
+PII_NOTE = "- 个人信息：身份证号、手机号已脱敏（如 `120107********2315`、`138****1234`）。"
 
 
 @dataclass(frozen=True)
