@@ -126,6 +126,12 @@ def main() -> None:
                     pass  # the lake and its tables, before the clock
                 units = args.units // writers * writers
                 seconds, conflicts = run(db, writers, units, args.per_unit, args.one_connection)
+                with connect(db, read_only=True) as con:
+                    [(rows, distinct)] = con.execute(
+                        "SELECT count(*), count(DISTINCT resource_id) FROM resources").fetchall()
+                if not rows == distinct == units * args.per_unit:
+                    raise SystemExit(f"{name}, {writers} writers: {rows} rows ({distinct} distinct), "
+                                     f"expected {units * args.per_unit} each once")
                 print(f"{name:9} {writers:7d} {units:6d} {seconds:8.2f} {units / seconds:8.2f} "
                       f"{units * args.per_unit / seconds:8.0f} {conflicts:18d}", flush=True)
 

@@ -97,6 +97,8 @@ def retry_on_conflict(write: Callable[[], T], what: str) -> T:
 
 
 def _units_named(unit_ids: list[str]) -> str:
+    if not unit_ids:
+        return "no unit"
     shown = ", ".join(unit_ids[:10]) + (f" and {len(unit_ids) - 10} more" if len(unit_ids) > 10 else "")
     return f"unit {shown}" if len(unit_ids) == 1 else f"units {shown}"
 
