@@ -2,8 +2,9 @@
 
 Each writer process is what a Celery worker on the general queue does for its normalize steps:
 per unit, open the warehouse (`core.warehouse.connect`), replace the unit's rows in one
-transaction (`replace_unit`, with its conflict retries), close. The rows are built before the
-clock starts (bench_load's realistic resources), so this measures the storage alone: on the
+transaction (`replace_unit`, with its conflict retries), close. The rows are built, and the units
+first written, before the clock starts (bench_load's realistic resources), so the timed writes
+replace existing rows, as re-normalizing does, and this measures the storage alone: on the
 embedded catalog the writers take turns on the DuckDB file lock, on PostgreSQL they commit
 concurrently and a transaction that meets another's commit is re-run whole.
 
@@ -12,6 +13,7 @@ dropped afterwards; the data files go to a temporary directory. Prints one line 
 catalog, writers, units, seconds, units/s, rows/s, conflicts retried.
 
     uv run python bench/bench_writers.py --catalog embedded postgres --writers 1 2 4 --units 8 --per-unit 500
+    uv run python bench/bench_writers.py --one-connection --units 16     # commits only, no per-step open
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bench_load import unit_resources
 from catalog.local import stack_postgres
 
 
-def writer(db: str, units: list[str], per_unit: int, start, results) -> None:
+def writer(db: str, units: list[str], per_unit: int, start, results, one_connection: bool) -> None:
     conflicts = []
 
     class CountConflicts(logging.Handler):
@@ -43,20 +45,29 @@ def writer(db: str, units: list[str], per_unit: int, start, results) -> None:
     from core.warehouse import connect, replace_unit
 
     rows = {unit: unit_resources(unit, per_unit) for unit in units}
-    start.wait()
-    for unit in units:
-        with connect(db, wait_seconds=600) as con:
+    with connect(db, wait_seconds=600) as con:  # the units exist already: the timed writes replace rows,
+        for unit in units:                      # as re-normalizing does (deletes are what conflict)
             replace_unit(con, unit, {"resources": rows[unit]})
+    conflicts.clear()
+    start.wait()
+    if one_connection:  # the storage's own throughput: no per-step open
+        with connect(db, wait_seconds=600) as con:
+            for unit in units:
+                replace_unit(con, unit, {"resources": rows[unit]})
+    else:
+        for unit in units:
+            with connect(db, wait_seconds=600) as con:
+                replace_unit(con, unit, {"resources": rows[unit]})
     results.put(len(conflicts))
 
 
-def run(db: Path, writers: int, units: int, per_unit: int) -> tuple[float, int]:
+def run(db: Path, writers: int, units: int, per_unit: int, one_connection: bool) -> tuple[float, int]:
     """Seconds from the common start until the last writer finished, and conflicts retried."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(writers + 1)
     results = context.Queue()
     names = [f"w{w}-u{u}" for w in range(writers) for u in range(units // writers)]
-    processes = [context.Process(target=writer, args=(str(db), names[w::writers], per_unit, start, results))
+    processes = [context.Process(target=writer, args=(str(db), names[w::writers], per_unit, start, results, one_connection))
                  for w in range(writers)]
     for process in processes:
         process.start()
@@ -100,6 +111,9 @@ def main() -> None:
     parser.add_argument("--writers", nargs="+", type=int, default=[1, 2, 4])
     parser.add_argument("--units", type=int, default=8, help="units per run, shared among the writers")
     parser.add_argument("--per-unit", type=int, default=500, help="resource rows per unit")
+    parser.add_argument("--one-connection", action="store_true",
+                        help="each writer opens the warehouse once for all its units (on the embedded "
+                             "catalog the first writer then holds the file until it is done)")
     args = parser.parse_args()
     print("catalog   writers  units  seconds  units/s   rows/s  conflicts retried", flush=True)
     for name in args.catalog:
@@ -111,7 +125,13 @@ def main() -> None:
                 with connect(db):
                     pass  # the lake and its tables, before the clock
                 units = args.units // writers * writers
-                seconds, conflicts = run(db, writers, units, args.per_unit)
+                seconds, conflicts = run(db, writers, units, args.per_unit, args.one_connection)
+                with connect(db, read_only=True) as con:
+                    [(rows, distinct)] = con.execute(
+                        "SELECT count(*), count(DISTINCT resource_id) FROM resources").fetchall()
+                if not rows == distinct == units * args.per_unit:
+                    raise SystemExit(f"{name}, {writers} writers: {rows} rows ({distinct} distinct), "
+                                     f"expected {units * args.per_unit} each once")
                 print(f"{name:9} {writers:7d} {units:6d} {seconds:8.2f} {units / seconds:8.2f} "
                       f"{units * args.per_unit / seconds:8.0f} {conflicts:18d}", flush=True)
 

@@ -83,6 +83,13 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
 
 
+def _is_concurrent_initialization(exc: Exception) -> bool:
+    """Another process created the new lake's catalog (its metadata tables in PostgreSQL) at the
+    same moment: its transaction won, ours rolled back, and the lake is there on the next try."""
+    text = str(exc)
+    return "Failed to initialize DuckLake" in text and ("already exists" in text or "duplicate key" in text)
+
+
 def lock_wait() -> float:
     return float(os.environ.get("ZWGK_LOCK_WAIT", DEFAULT_LOCK_WAIT))
 
@@ -125,6 +132,8 @@ def retry_on_conflict(write: Callable[[], T], what: str) -> T:
 
 
 def _units_named(unit_ids: list[str]) -> str:
+    if not unit_ids:
+        return "no unit"
     shown = ", ".join(unit_ids[:10]) + (f" and {len(unit_ids) - 10} more" if len(unit_ids) > 10 else "")
     return f"unit {shown}" if len(unit_ids) == 1 else f"units {shown}"
 
@@ -154,14 +163,15 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
         try:
             lake.attach(con, catalog, read_only=read_only, snapshot_version=snapshot_version)
             break
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
             con.close()
-            if not _is_lock_error(exc):
+            if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
+                if time.monotonic() >= deadline:
+                    where = path if catalog.embedded else catalog.display
+                    raise WarehouseLockedError(
+                        f"warehouse {where} is locked by another process (waited {wait_seconds:.0f} s)") from None
+            elif not (_is_concurrent_initialization(exc) and time.monotonic() < deadline):
                 raise
-            if time.monotonic() >= deadline:
-                where = path if catalog.embedded else catalog.display
-                raise WarehouseLockedError(
-                    f"warehouse {where} is locked by another process (waited {wait_seconds:.0f} s)") from None
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
         except BaseException:

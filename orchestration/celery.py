@@ -21,7 +21,8 @@ Broker and result backend: `ZWGK_CELERY_BROKER` and `ZWGK_CELERY_BACKEND`, defau
 redis://127.0.0.1:6380/1 (the catalog stack's Redis, database 1), read when a run starts unless
 the run config sets `execution.config.broker` / `backend`.
 
-`python -m orchestration.celery [--registry PATH]` prints the queues workers must consume.
+`python -m orchestration.celery [--registry PATH]` prints the queues workers must consume, one a
+line: each host's harvest queue (one worker each), then the general queue (any number of workers).
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ unit_pipeline_celery = define_asset_job(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Print the Celery queues that workers must consume, one a line.")
+    parser = argparse.ArgumentParser(description=(
+        f"Print the Celery queues that workers must consume, one a line: each host's harvest queue "
+        f"(one worker at concurrency 1 each), then {STEPS_QUEUE} (as many workers as wanted)."))
     registry = os.environ.get("ZWGK_REGISTRY")
     parser.add_argument("--registry", default=registry, required=registry is None,
                         help="registry YAML (default $ZWGK_REGISTRY)")

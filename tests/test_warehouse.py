@@ -273,6 +273,33 @@ def test_a_write_that_keeps_conflicting_fails_naming_its_units_and_changes_nothi
         assert titles(con, "mzj") == set()
 
 
+OPENER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    from core.warehouse import connect, replace_unit
+    sys.stdin.readline()  # start together
+    with connect(sys.argv[1], wait_seconds=120) as con:
+        print(con.execute("SELECT count(*) FROM resources").fetchone()[0], flush=True)
+""").format(repo=str(REPO))
+
+
+def test_writers_opening_a_new_lake_at_once_all_get_in(tmp_path, lake_catalog):
+    """On PostgreSQL the first ATTACH creates the catalog's tables: writers starting together on
+    an empty database race to do it, and the losers open the winner's lake."""
+    openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(tmp_path / "w.duckdb")], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        for process in openers:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in openers:
+            out, err = process.communicate(timeout=180)
+            assert process.returncode == 0 and out.rstrip().endswith("0"), err[-3000:]
+    finally:
+        for process in openers:
+            process.kill()
+
+
 WRITER = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}, {tests!r}]
