@@ -216,6 +216,8 @@ def report(
     from assets.validate.report import build_report
 
     snapshot = _snapshot_or_exit(db, at) if at else None
+    if snapshot and not run_id and snapshot.stage == "validate":
+        run_id = snapshot.run_id  # the validation run that wrote that snapshot
     with _stage_errors():
         index = build_report(db, out, run_id=run_id, snapshot=snapshot.snapshot_id if snapshot else None)
     if snapshot:
