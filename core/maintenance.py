@@ -32,10 +32,10 @@ RETENTION_ENV = "ZWGK_LAKE_RETENTION_DAYS"
 SHARED_CATALOG_GRACE = timedelta(days=1)
 # Row groups of the files DuckLake writes, merged files included. Merging puts many units' rows in
 # one file; with Parquet's default (122,880 rows, ~170 MB of resources) a one-unit read (normalize
-# reads every unit's previous rows) then decodes most of the file: 5-10x slower than before the
-# merge. Row groups this small keep per-unit reads as fast as on the unmerged files, and full scans
-# as fast as before (bench/bench_load.py prints both).
-ROW_GROUP_ROWS = 16_384
+# reads every unit's previous rows) then decodes most of the file, 5-10x slower than before the
+# merge. Row groups of a few units' rows keep it within ~1.5x, and full scans as fast
+# (measured on 100 units x 1,000 resources: 16,384 rows ~4x, 4,096 rows ~1.5x; bench/bench_load.py).
+ROW_GROUP_ROWS = 4_096
 
 
 def retention_days(configured: float | None = None) -> float:
