@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import pyarrow as pa
 
+import schemas
 from core import lake, warehouse
 
 log = logging.getLogger("zwgk.rebuild")
@@ -75,12 +77,22 @@ def _hold_current(path: Path, wait_seconds: float | None, stack: ExitStack) -> d
         return None
 
 
-def _carry_over(current: duckdb.DuckDBPyConnection, staging: Path) -> None:
+def _carry_over(current: duckdb.DuckDBPyConnection, staging: Path, batch_rows: int = 200_000) -> None:
+    """Copy the validation history into the staging lake in one transaction, in batches (years of
+    daily runs do not fit in memory at once)."""
     with warehouse.connect(staging) as con, warehouse.transaction(con):
         for name in CARRIED_TABLES:
             try:
-                rows = current.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+                batches = current.sql(f'SELECT * FROM "{name}"').fetch_record_batch(batch_rows)
             except duckdb.CatalogException:
                 continue  # an older warehouse without that table
-            if rows.num_rows:
-                warehouse.load_table(con, name, rows)
+            for batch in batches:
+                warehouse.load_table(con, name, _with_every_column(name, pa.Table.from_batches([batch])))
+
+
+def _with_every_column(name: str, rows: pa.Table) -> pa.Table:
+    """Rows of an older schema gain the columns added since, empty (as schemas.migrate does)."""
+    for field in schemas.arrow_schema(name):
+        if field.name not in rows.column_names:
+            rows = rows.append_column(field.name, pa.nulls(rows.num_rows, field.type))
+    return rows

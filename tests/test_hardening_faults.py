@@ -27,6 +27,7 @@ from assets.normalize.build import normalize_units
 from assets.validate import validate_warehouse
 from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
+from core.maintenance import maintain_warehouse
 from core.warehouse import connect as warehouse_connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -302,8 +303,11 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     assert {r[0] for r in after_kill["units"]} == committed  # no half-written unit
     for name in ("units", "resources", "columns", "attachments", "link_checks"):
         assert after_kill[name] == [r for r in reference[name] if _unit_of(name, r) in committed], name
-    # Data files the killed transaction wrote are named by no snapshot: readers never see them
-    # (`zwgk maintain` deletes them: tests/test_maintenance.py).
+    # Data files the killed transaction wrote are named by no snapshot: readers never see them,
+    # and maintenance deletes them as orphans without changing a row.
+    maintenance = maintain_warehouse(db)
+    assert maintenance.orphans_deleted > 0 and maintenance.snapshots_expired == 0
+    assert _tables(db) == after_kill
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
     assert _tables(db) == reference

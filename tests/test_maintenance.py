@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assets.normalize.build import normalize_units
 from core import lake
-from core.maintenance import DEFAULT_RETENTION_DAYS, current_files, maintain_warehouse, retention_days, snapshot_count
+from core.maintenance import DEFAULT_RETENTION_DAYS, ROW_GROUP_ROWS, current_files, maintain_warehouse, retention_days, snapshot_count
 from core.warehouse import connect
 from zwgk.cli import app
 
@@ -85,6 +85,10 @@ def test_retention_zero_keeps_the_current_state_and_removes_what_only_old_snapsh
     # What is left on disk is exactly what the current snapshot reads: every superseded file is gone.
     assert after_disk == files_named_by_the_current_snapshot(db)
     assert len(before_disk - after_disk) == summary.files_deleted
+    # Merged files keep small row groups, so one unit's rows are read without decoding the file.
+    with connect(db, read_only=True) as con:
+        options = {name: value for name, _, value, *_ in con.execute("SELECT * FROM ducklake_options('lake')").fetchall()}
+    assert options["parquet_row_group_size"] == str(ROW_GROUP_ROWS)
 
 
 def test_the_default_retention_keeps_old_states_readable(small_harvest, tmp_path):
