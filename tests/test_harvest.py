@@ -4,6 +4,7 @@ removals, GBK sites, C18/C19 evidence, and a portal from the sample generator.""
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -112,6 +113,36 @@ def test_rerun_revalidates_lists_with_conditional_requests_and_skips_fresh_detai
     detail_requests = [r for r in server.requests() if r["path"] in unit.detail_paths]
     assert len(detail_requests) == len(unit.detail_paths) and all(r["status"] == 304 for r in detail_requests)
     assert third.skipped_fresh == 0 and third.fetched <= 2  # robots.txt (and nothing else) has a body
+
+
+def test_a_list_page_read_again_keeps_the_item_links_of_items_not_revisited(portal, tmp_path):
+    """A list page that answers 200 again (a changed ETag, a POST list, a server without
+    validators) has its item links checked afresh; items still fresh are not fetched, yet the
+    links to them stay C18 evidence, with the status they had when last fetched."""
+    spec, server = portal
+    unit = spec.unit("jyj")
+    store = tmp_path / "store"
+    harvest(server, ["jyj"], store)
+    before = {(r["source_url"], r["target_url"]): (r["status"], r["checked_at"])
+              for r in open_unit_store(store, "jyj").link_checks.to_pylist()}
+    list_paths = {p for pages in unit.list_pages.values() for p in pages} | set(unit.column_urls.values())
+    for path in list_paths:  # new validators, same bodies: every static list page answers 200 again
+        file = spec.out_dir / "sites/main" / path.lstrip("/")
+        file = file / "index.html" if file.is_dir() else file
+        if not file.is_file():
+            continue  # a query-string list page, served dynamically (no validators: 200 each time)
+        stat = file.stat()
+        os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    server.clear_requests()
+    second = harvest(server, ["jyj"], store)["jyj"]
+
+    assert second.skipped_fresh == len(unit.detail_paths)  # no detail page fetched again
+    after = {(r["source_url"], r["target_url"]): (r["status"], r["checked_at"])
+             for r in open_unit_store(store, "jyj").link_checks.to_pylist()}
+    item_links = {k for k in before if path_of(k[1]) in unit.detail_paths}
+    assert item_links and item_links <= set(after)
+    assert {k: after[k] for k in item_links} == {k: before[k] for k in item_links}
+    assert set(after) == set(before)
 
 
 def test_due_details_are_revisited_after_revisit_after(portal, tmp_path):

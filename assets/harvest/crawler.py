@@ -125,6 +125,7 @@ class UnitCrawler:
         self.column_edges: dict[str, list[tuple[str, str]]] = {}
         self.fetched_ok: set[str] = set()
         self.checked_sources: set[str] = set()
+        self.relisted: set[str] = set()  # list pages read afresh this run: their item links re-recorded
         self.probes: dict[str, asyncio.Future[FetchResult]] = {}
         self.entry_access: Access | None = None
         self.entry_source: str | None = None
@@ -232,6 +233,7 @@ class UnitCrawler:
             if job.role in ("column", "list"):
                 # Its item links are checked afresh as its items are visited (C18 evidence).
                 self.store.reset_link_checks(job.url)
+                self.relisted.add(job.url)
             record.links = stored_listing.encode(reading.links, listing, source, reading.rendered) \
                 if listing is not None else None
             record.rendered = reading.rendered
@@ -522,7 +524,12 @@ class UnitCrawler:
             job = Job(url, role, column_url=column_url, parent_url=page_url, link_text=text, date_text=date)
             if self._item_due(url, column_url, text, date):
                 self._schedule(job)
-            elif url not in self.referenced:
+                continue
+            if page_url in self.relisted:
+                # Not fetched again, but still linked: the link keeps its evidence (its status when
+                # last fetched), which re-reading the list page dropped (reset_link_checks).
+                self._record_item_link(job, self.pages[url])
+            if url not in self.referenced:
                 self.referenced.add(url)
                 self.fresh.add(url)
 
