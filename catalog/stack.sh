@@ -329,7 +329,7 @@ create_ckan_database() {
   local pw
   pw=$(secret "$ETC/db-password")
   if [ -z "$(psql_admin -c "select 1 from pg_roles where rolname = 'ckan_default'")" ]; then
-    psql_admin -c "CREATE ROLE ckan_default LOGIN PASSWORD '$pw'" >/dev/null
+    printf "CREATE ROLE ckan_default LOGIN PASSWORD '%s';\n" "$pw" | psql_admin >/dev/null  # stdin: not in ps
   fi
   if [ -z "$(psql_admin -c "select 1 from pg_database where datname = 'ckan_default'")" ]; then
     log "creating database ckan_default"
@@ -347,7 +347,8 @@ create_datastore_database() {
   chmod 700 "$ETC"   # the passwords in it are the owner's alone
   pw=$(secret "$ETC/datastore-ro-password")
   if [ -z "$(psql_admin -c "select 1 from pg_roles where rolname = 'datastore_ro'")" ]; then
-    psql_admin -c "CREATE ROLE datastore_ro LOGIN PASSWORD '$pw' NOSUPERUSER NOCREATEDB NOCREATEROLE" >/dev/null
+    # On stdin, not in psql's arguments: a command line is visible to every local user (ps).
+    printf "CREATE ROLE datastore_ro LOGIN PASSWORD '%s' NOSUPERUSER NOCREATEDB NOCREATEROLE;\n" "$pw" | psql_admin >/dev/null
   fi
   if [ -z "$(psql_admin -c "select 1 from pg_database where datname = 'datastore_default'")" ]; then
     log "creating database datastore_default"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,7 +27,7 @@ from assets.normalize.build import normalize_units
 from assets.validate import validate_warehouse
 from sample_portal.generator import generate_portal
 from sample_portal.server import PortalServer
-from core.maintenance import maintain_warehouse
+from core.maintenance import SHARED_CATALOG_GRACE, maintain_warehouse
 from core.warehouse import connect as warehouse_connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -304,8 +304,10 @@ def test_sigkill_mid_normalize_loses_nothing_and_a_rerun_equals_an_uninterrupted
     for name in ("units", "resources", "columns", "attachments", "link_checks"):
         assert after_kill[name] == [r for r in reference[name] if _unit_of(name, r) in committed], name
     # Data files the killed transaction wrote are named by no snapshot: readers never see them,
-    # and maintenance deletes them as orphans without changing a row.
-    maintenance = maintain_warehouse(db)
+    # and maintenance deletes them as orphans without changing a row. On a shared catalog it only
+    # deletes files older than its grace period (another machine may be mid-write): run it later.
+    later = datetime.now(timezone.utc) + SHARED_CATALOG_GRACE + timedelta(hours=1)
+    maintenance = maintain_warehouse(db, now=later)
     assert maintenance.orphans_deleted > 0 and maintenance.snapshots_expired == 0
     assert _tables(db) == after_kill
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,

@@ -98,11 +98,11 @@ def test_a_rebuild_failing_midway_keeps_the_current_warehouse(small_harvest, war
     real = build.warehouse.replace_units
     batches = []
 
-    def fail_on_second_batch(con, unit_ids, tables, hosts=()):
+    def fail_on_second_batch(con, unit_ids, tables, hosts=(), **kwargs):
         batches.append(unit_ids)
         if len(batches) == 2:
             raise OSError("disk full (injected)")
-        real(con, unit_ids, tables, hosts)
+        real(con, unit_ids, tables, hosts, **kwargs)
 
     monkeypatch.setattr(build.warehouse, "replace_units", fail_on_second_batch)
     with pytest.raises(OSError, match="disk full"):
