@@ -208,3 +208,33 @@ def test_without_rendering_a_js_shell_column_is_unreadable_never_empty(served, t
     outcome = _access(view)[column["column_url"]]
     assert (outcome["outcome"], column["item_count"]) == ("unreadable", 0)
     assert "JS shell" in outcome["detail"]
+
+
+def test_every_listed_item_keeps_its_link_evidence_when_harvested_again(served, sample_portal_dir, tmp_path):
+    """C18 counts the links from list pages to their items. Re-reading a list page (every POST
+    list page answers 200 again) must not lose the links to items that are not fetched again, nor
+    may the pages of one POST list (one URL) drop each other's links."""
+    truth = json.loads((sample_portal_dir / "ground_truth.json").read_text(encoding="utf-8"))["units"]
+    by_mechanism = {}
+    for unit_id, unit in sorted(truth.items()):
+        by_mechanism.setdefault(unit["mechanism"], unit_id)
+    unit_ids = sorted(by_mechanism.values())
+    assert len(unit_ids) >= 6, by_mechanism
+
+    def item_links(unit_id: str) -> tuple[set[str], dict[tuple[str, str], int | None]]:
+        view = open_unit_store(tmp_path / "store", unit_id)
+        # (a column whose page is its one article lists itself: no link to check)
+        listed = {r["item_url"] for r in view.column_items.to_pylist() if r["item_url"] != r["column_url"]}
+        checks = {(r["source_url"], r["target_url"]): r["status"] for r in view.link_checks.to_pylist()}
+        return listed, checks
+
+    harvest_units(served.registry, unit_ids, tmp_path / "store", FAST)
+    first = {u: item_links(u) for u in unit_ids}
+    second_run = harvest_units(served.registry, unit_ids, tmp_path / "store", FAST)
+    assert all(s.skipped_fresh > 0 for s in second_run), [(s.unit_id, s.skipped_fresh) for s in second_run]
+    for unit_id in unit_ids:
+        listed, checks = item_links(unit_id)
+        assert listed, unit_id
+        assert listed <= {target for _, target in checks}, (unit_id, by_mechanism)
+        assert checks == first[unit_id][1], unit_id
+

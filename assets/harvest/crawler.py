@@ -26,7 +26,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Awaitable, Callable
 
 from core.registry import Unit
@@ -126,6 +126,8 @@ class UnitCrawler:
         self.fetched_ok: set[str] = set()
         self.checked_sources: set[str] = set()
         self.relisted: set[str] = set()  # list pages read afresh this run: their item links re-recorded
+        self.listed_by: dict[str, set[str]] = {}  # item URL -> the list pages linking it this run
+        self.visited: dict[str, PageRecord] = {}  # detail pages fetched this run
         self.probes: dict[str, asyncio.Future[FetchResult]] = {}
         self.entry_access: Access | None = None
         self.entry_source: str | None = None
@@ -230,8 +232,9 @@ class UnitCrawler:
             listing, source, reading = await self._read_listing(job, reading, walk)
         record = reading.record
         if reading.page is not None or reading.rendered:
-            if job.role in ("column", "list"):
-                # Its item links are checked afresh as its items are visited (C18 evidence).
+            if job.role in ("column", "list") and job.url not in self.relisted:
+                # Its item links are checked afresh as its items are visited (C18 evidence). Once a
+                # run: the pages of a POST list (jpage's dataproxy.jsp) share one URL.
                 self.store.reset_link_checks(job.url)
                 self.relisted.add(job.url)
             record.links = stored_listing.encode(reading.links, listing, source, reading.rendered) \
@@ -522,8 +525,11 @@ class UnitCrawler:
                 continue
             role = "attachment" if is_attachment(url) else "detail"
             job = Job(url, role, column_url=column_url, parent_url=page_url, link_text=text, date_text=date)
+            # Every list page linking an item has that link checked (C18), not only the first one.
+            self.listed_by.setdefault(url, set()).add(page_url)
             if self._item_due(url, column_url, text, date):
-                self._schedule(job)
+                if not self._schedule(job) and url in self.visited:  # listed again after its visit
+                    self._record_item_link(job, self.visited[url])
                 continue
             if page_url in self.relisted:
                 # Not fetched again, but still linked: the link keeps its evidence (its status when
@@ -571,7 +577,9 @@ class UnitCrawler:
 
     async def _visit_detail(self, job: Job) -> None:
         record, links, parsed = await self._fetch_page(job)
-        self._record_item_link(job, record)
+        self.visited[job.url] = record
+        for parent in sorted(self.listed_by.get(job.url, ())) or [job.parent_url]:
+            self._record_item_link(replace(job, parent_url=parent), record)
         if parsed:
             if record.first_seen != self.now:
                 self.store.reset_link_checks(job.url)  # drop checks of links the page no longer has
