@@ -83,7 +83,7 @@ def _carry_over(current: duckdb.DuckDBPyConnection, staging: Path, batch_rows: i
     with warehouse.connect(staging) as con, warehouse.transaction(con):
         for name in CARRIED_TABLES:
             try:
-                batches = current.sql(f'SELECT * FROM "{name}"').fetch_record_batch(batch_rows)
+                batches = current.sql(f'SELECT * FROM "{name}"').to_arrow_reader(batch_rows)
             except duckdb.CatalogException:
                 continue  # an older warehouse without that table
             for batch in batches:

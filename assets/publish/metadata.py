@@ -165,8 +165,10 @@ def document_changes(units: list[UnitInfo], rows: list[dict], contact: Contact) 
              "- 每处修改一行：文件名称、地址、发布日期，修改前后两次看到该文件的时间（UTC），"
              "以及改动段落（passages：prefix/suffix 为未变的上下文，before/after 为改动前后的文字）。\n"
              f"{PII_NOTE}\n{FILE_NOTES}")
-    return _dataset(title="滨海新区政府信息公开文件未标注修改记录", notes=notes, kind="changes", unit_id="all",
-                    unit_name=PLATFORM_TITLE, unit_kind="", tags=(*BASE_TAGS, "文件修改", "静默修改"), temporal=(start, end),
+    # Title and tags avoid 文件: with CJK bigrams a resident's 规范性文件 would find this log first.
+    return _dataset(title="滨海新区政务公开未标注的正文修改记录", notes=notes, kind="changes", unit_id="all",
+                    unit_name=PLATFORM_TITLE, unit_kind="", tags=(*BASE_TAGS, "正文修改", "静默修改"),
+                    temporal=(start, end),
                     frequency="daily", contact=contact,
                     # Only the units with changes: a unit joining or leaving changes nothing here.
                     source_urls=sorted(u.url for u in units if u.unit_id in {r["unit_id"] for r in rows}))
