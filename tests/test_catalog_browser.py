@@ -22,6 +22,7 @@ from assets.publish import publish_catalog
 from assets.publish.names import Names
 from catalog.local import ensure_stack
 from publish_builder import ID_NUMBER, search_warehouse
+from search_catalog import purge_namespace
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -31,25 +32,17 @@ TABLE = "政府信息公开目录（在线预览与查询）"
 OURS = f"/dataset/{NAMES.directory('mzj')}"
 
 
-def purge(ckan: ckanapi.RemoteCKAN, names: Names) -> None:
-    for dataset in ckan.action.package_search(fq=names.search_filter, rows=1000, include_private=True)["results"]:
-        ckan.action.dataset_purge(id=dataset["id"])
-    for org in ckan.action.organization_list(limit=1000):
-        if org == names.platform_org or org.startswith(names.platform_org + "-"):
-            ckan.action.organization_purge(id=org)
-
-
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
     stack = ensure_stack()  # raises StackError (component + log tail) if the stack cannot start
     ckan = ckanapi.RemoteCKAN(stack.url, apikey=stack.token())
-    purge(ckan, NAMES)
+    purge_namespace(ckan, NAMES)
     base = tmp_path_factory.mktemp("catalog-browser")
     summary = publish_catalog(search_warehouse().write(base / "warehouse.duckdb"), stack.url, stack.token(),
                               out_dir=base / "out", name_prefix=NAMES.prefix)
     assert NAMES.directory("mzj") in summary.created
     yield stack
-    purge(ckan, NAMES)
+    purge_namespace(ckan, NAMES)
 
 
 @pytest.fixture(scope="module")

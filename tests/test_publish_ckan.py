@@ -30,6 +30,7 @@ from assets.publish.tables import RESOURCES
 from assets.publish.names import Names
 from catalog.local import CkanStack, ensure_stack
 from publish_builder import ID_NUMBER, INJECTION, MOBILE, small_warehouse
+from search_catalog import purge_namespace
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -48,14 +49,6 @@ def ckan(stack):
     return ckanapi.RemoteCKAN(stack.url, apikey=stack.token())
 
 
-def purge(ckan: ckanapi.RemoteCKAN, names: Names) -> None:
-    for dataset in ckan.action.package_search(fq=names.search_filter, rows=1000, include_private=True)["results"]:
-        ckan.action.dataset_purge(id=dataset["id"])
-    for org in ckan.action.organization_list(limit=1000):
-        if org == names.platform_org or org.startswith(names.platform_org + "-"):
-            ckan.action.organization_purge(id=org)
-
-
 class Scenario:
     """One catalog namespace: a warehouse file, an export directory, and publish()."""
 
@@ -72,9 +65,9 @@ class Scenario:
 
 @pytest.fixture(scope="module")
 def scenario(stack, ckan, tmp_path_factory):
-    purge(ckan, NAMES)
+    purge_namespace(ckan, NAMES)
     yield Scenario(stack, NAMES, tmp_path_factory.mktemp("publish"))
-    purge(ckan, NAMES)
+    purge_namespace(ckan, NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +304,7 @@ def test_a_half_loaded_table_in_chunks_is_loaded_again_whole(stack, ckan, tmp_pa
     hash is missing (a load cut off between chunks) is reloaded whole by the next run."""
     monkeypatch.setattr(datastore, "CHUNK_ROWS", 2)
     names = Names(f"t{uuid.uuid4().hex[:8]}-")
-    purge(ckan, names)
+    purge_namespace(ckan, names)
     chunked = Scenario(stack, names, tmp_path)
     try:
         created = chunked.publish()
@@ -328,12 +321,12 @@ def test_a_half_loaded_table_in_chunks_is_loaded_again_whole(stack, ckan, tmp_pa
         assert ckan.action.datastore_search(resource_id=catalogue["id"])["total"] == 6
         assert chunked.publish().write_calls == 0
     finally:
-        purge(ckan, names)
+        purge_namespace(ckan, names)
 
 
 def test_ckan_stopped_mid_publish_gives_a_clear_error_and_a_rerun_completes(stack, ckan, tmp_path):
     names = Names(f"t{uuid.uuid4().hex[:8]}-")
-    purge(ckan, names)
+    purge_namespace(ckan, names)
     interrupted = Scenario(stack, names, tmp_path)
     pid_file = stack.token_file.parent / "ckan.pid"  # $ZWGK_CKAN_HOME/run/ckan.pid
 
@@ -368,7 +361,7 @@ def test_ckan_stopped_mid_publish_gives_a_clear_error_and_a_rerun_completes(stac
             assert all(r["datastore_active"] is True for r in _tables(dataset))
         assert interrupted.publish().write_calls == 0
     finally:
-        purge(ckan, names)
+        purge_namespace(ckan, names)
 
 
 def _files(dataset: dict) -> list[dict]:
