@@ -10,8 +10,15 @@ stages run here with the functions `zwgk run` uses (zwgk/pipeline.py): harvest_u
 politeness lifted, normalize_units, validate_warehouse as of the portal's as_of, build_report and,
 with --publish, publish_catalog to the local CKAN under a throwaway name prefix (purged after).
 Printed: seconds per stage, pages/s and resources/s, the peak RSS of this process after each stage
-(getrusage), the server's peak RSS (VmHWM), the verdict counts and, with --check-truth, how many
-check statuses and verdicts differ from the generator's ground_truth.json.
+(getrusage) and the stage's peak memory summed over this process and its children: extraction
+workers, Chromium (PSS, sampled every 0.2 s; the portal server is not counted), where normalize spent its time, the server's peak RSS
+(VmHWM), the verdict counts and, with --check-truth, how many check statuses and verdicts differ
+from the generator's ground_truth.json.
+
+After the first run the pipeline runs again on the unchanged portal (harvest, normalize,
+validate: the daily re-run), printed as a share of the first run; --no-rerun skips it.
+With --baseline REF, the normalize stage of commit REF (`git archive`, run in a child process
+on the same harvest store, into a warehouse of its own) is timed first: before/after in one run.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import json
 import logging
 import resource
 import shutil
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -34,10 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import duckdb  # noqa: E402
 
 from assets.harvest import HarvestSettings, harvest_units  # noqa: E402
-from assets.normalize.build import normalize_units  # noqa: E402
+from assets.normalize.build import StepSeconds, normalize_units  # noqa: E402
 from assets.validate import validate_warehouse  # noqa: E402
 from assets.validate.report import build_report  # noqa: E402
 from sample_portal.generator import DEFAULT_SEED  # noqa: E402
@@ -45,6 +53,7 @@ from core.registry import load_registry  # noqa: E402
 from core.warehouse import connect as warehouse_connect
 
 RUN_ID = "bench-e2e"
+RERUN_ID = "bench-e2e-rerun"
 
 
 @dataclass
@@ -53,9 +62,64 @@ class Stage:
     seconds: float
     rate: str
     rss_mb: float  # peak RSS of this process so far, after the stage
+    tree_mb: float = 0.0  # the stage's peak memory (PSS), this process and its children together
 
     def __str__(self) -> str:
-        return f"{self.name:<10}: {self.seconds:7.1f} s  peak RSS {self.rss_mb:5.0f} MB  {self.rate}"
+        return (f"{self.name:<10}: {self.seconds:7.1f} s  peak RSS {self.rss_mb:5.0f} MB, stage with children "
+                f"{self.tree_mb:5.0f} MB  {self.rate}")
+
+
+class TreeRss:
+    """The peak memory of this process and its children together (extraction workers, Chromium
+    for rendered columns), sampled from /proc every 0.2 s; `exclude` (the portal server) is left
+    out. Each process counts its proportional set size (PSS): pages shared between processes
+    (Chromium's, the workers' imported libraries) are counted once overall, not once per process."""
+
+    def __init__(self, exclude: set[int]):
+        self.exclude, self.peak_kb = exclude, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in _tree(os.getpid()) - self.exclude))
+            if self._stop.wait(0.2):
+                return
+
+
+def _tree(pid: int) -> set[int]:
+    pids, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        pids.add(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def main() -> None:
@@ -67,15 +131,19 @@ def main() -> None:
         shutil.rmtree(work / "data", ignore_errors=True)  # a first run: no store or warehouse from a previous one
         print(_generate(portal, args.units, args.docs_per_unit, args.seed), flush=True)
         server, registry_path = _serve(portal, work / "registry.yaml", args.port_base)
+        bench = Bench(registry_path, portal, work / "data", {server.pid})
         try:
-            stages, validation = _run_stages(registry_path, portal, work / "data", args.publish)
+            stages, validation = bench.first_run(args.publish, args.baseline)
+            rerun = [] if args.no_rerun else bench.rerun()
             server_rss = _peak_rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait()
-        _print_summary(stages, server_rss, validation)
+        _print_summary(stages, rerun, server_rss, validation, bench.normalize_steps)
         if args.check_truth:
-            _print_truth(portal, work / "data" / "zwgk.duckdb")
+            _print_truth(portal, work / "data" / "zwgk.duckdb", RUN_ID)
+            if rerun:
+                _print_truth(portal, work / "data" / "zwgk.duckdb", RERUN_ID)
 
 
 def _parse_args() -> argparse.Namespace:
@@ -87,6 +155,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--port-base", type=int, default=19500, help="first of the server's ports (one per host)")
     parser.add_argument("--check-truth", action="store_true", help="compare verdicts with ground_truth.json")
     parser.add_argument("--publish", action="store_true", help="also publish to the local CKAN (catalog/stack.sh)")
+    parser.add_argument("--no-rerun", action="store_true", help="skip the no-change re-run")
+    parser.add_argument("--baseline", metavar="REF", help="also time the normalize stage of git commit REF first")
     return parser.parse_args()
 
 
@@ -147,19 +217,85 @@ def _self_rss_mb() -> float:
 # -- the stages ------------------------------------------------------------------------------------
 
 
-def _run_stages(registry_path: Path, portal: Path, data: Path, publish: bool):
-    """Each stage as `zwgk run` runs it, on a first run (empty store and warehouse)."""
-    logging.getLogger("zwgk.harvest").setLevel(logging.ERROR)  # the seeded 404s: counted on the harvest line
-    registry = load_registry(registry_path)
-    store, warehouse = data / "harvest", data / "zwgk.duckdb"
-    as_of = date.fromisoformat(json.loads((portal / "portal.json").read_text(encoding="utf-8"))["as_of"])
-    stages = [_harvest(registry, store), _normalize(registry, store, warehouse)]
-    validation, seconds = _timed(lambda: validate_warehouse(warehouse, as_of, run_id=RUN_ID))
-    stages.append(_stage("validate", seconds, f"{validation.units / seconds:6.1f} units/s"))
-    stages.append(_stage("report", _timed(lambda: build_report(warehouse, data / "report", run_id=RUN_ID))[1], ""))
-    if publish:
-        stages.append(_publish(warehouse, data / "publish", registry.ids))
-    return stages, validation
+class Bench:
+    """The stages as `zwgk run` runs them: a first run (empty store and warehouse), then a re-run."""
+
+    def __init__(self, registry_path: Path, portal: Path, data: Path, exclude: set[int]):
+        self.registry_path, self.portal, self.data, self.exclude = registry_path, portal, data, exclude
+        self.registry = load_registry(registry_path)
+        self.store, self.warehouse = data / "harvest", data / "zwgk.duckdb"
+        self.as_of = date.fromisoformat(json.loads((portal / "portal.json").read_text(encoding="utf-8"))["as_of"])
+        self.normalize_steps: list[tuple[str, StepSeconds]] = []
+        logging.getLogger("zwgk.harvest").setLevel(logging.ERROR)  # the seeded 404s: counted on the harvest line
+
+    def first_run(self, publish: bool, baseline: str | None):
+        stages = [self._harvest("harvest")]
+        if baseline:
+            stages.append(self._baseline_normalize(baseline))
+        stages.append(self._normalize("normalize"))
+        validation, stage = self._validate("validate", RUN_ID)
+        stages.append(stage)
+        with TreeRss(self.exclude) as rss:
+            seconds = _timed(lambda: build_report(self.warehouse, self.data / "report", run_id=RUN_ID))[1]
+        stages.append(_stage("report", seconds, "", rss))
+        if publish:
+            stages.append(_publish(self.warehouse, self.data / "publish", self.registry.ids, self.exclude))
+        return stages, validation
+
+    def rerun(self) -> list[Stage]:
+        """The daily re-run on an unchanged portal: harvest, normalize, validate."""
+        return [self._harvest("re-harvest"), self._normalize("re-normal."), self._validate("re-valid.", RERUN_ID)[1]]
+
+    def _harvest(self, name: str) -> Stage:
+        with TreeRss(self.exclude) as rss:
+            summaries, seconds = _timed(
+                lambda: harvest_units(self.registry, None, self.store, HarvestSettings(polite=False)))
+        requests = sum(s.requests for s in summaries)
+        return _stage(name, seconds, f"{requests / seconds:6.0f} pages/s ({requests} requests, "
+                      f"{sum(s.error_count for s in summaries)} errors, {sum(bool(s.failed) for s in summaries)} "
+                      f"units failed)", rss)
+
+    def _normalize(self, name: str) -> Stage:
+        steps = StepSeconds()
+        with TreeRss(self.exclude) as rss:
+            summaries, seconds = _timed(
+                lambda: normalize_units(list(self.registry.units), self.store, self.warehouse, steps=steps))
+        self.normalize_steps.append((name, steps))
+        resources = sum(s.resources for s in summaries)
+        return _stage(name, seconds, f"{resources / seconds:6.0f} resources/s ({resources} resources)", rss)
+
+    def _validate(self, name: str, run_id: str):
+        with TreeRss(self.exclude) as rss:
+            validation, seconds = _timed(lambda: validate_warehouse(self.warehouse, self.as_of, run_id=run_id))
+        return validation, _stage(name, seconds, f"{validation.units / seconds:6.1f} units/s", rss)
+
+    def _baseline_normalize(self, ref: str) -> Stage:
+        """Commit `ref`'s normalize stage on the same harvest store, in a child process."""
+        tree = self.data / f"baseline-{ref}"
+        shutil.rmtree(tree, ignore_errors=True)
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        with TreeRss(self.exclude) as rss:
+            done = subprocess.run([sys.executable, "-c", BASELINE, str(self.registry_path), str(self.store),
+                                   str(self.data / "baseline.duckdb")], cwd=tree, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"the baseline normalize ({ref}) failed:\n{done.stderr[-3000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        return _stage("before", result["seconds"], f"{result['resources'] / result['seconds']:6.0f} resources/s "
+                      f"({result['resources']} resources; normalize of {ref})", rss)
+
+
+# Run in the baseline's source tree (the child's working directory comes first on sys.path).
+BASELINE = """
+import json, sys, time
+from assets.normalize.build import normalize_units
+from core.registry import load_registry
+registry_path, store, warehouse = sys.argv[1:]
+started = time.perf_counter()
+summaries = normalize_units(list(load_registry(registry_path).units), store, warehouse)
+print(json.dumps({"seconds": time.perf_counter() - started, "resources": sum(s.resources for s in summaries)}))
+"""
 
 
 def _timed(action):
@@ -168,28 +304,14 @@ def _timed(action):
     return result, time.perf_counter() - started
 
 
-def _stage(name: str, seconds: float, rate: str) -> Stage:
+def _stage(name: str, seconds: float, rate: str, rss: TreeRss) -> Stage:
     """A finished stage, printed at once so that a long run shows its progress."""
-    stage = Stage(name, seconds, rate, _self_rss_mb())
+    stage = Stage(name, seconds, rate, _self_rss_mb(), rss.peak_mb)
     print(stage, flush=True)
     return stage
 
 
-def _harvest(registry, store: Path) -> Stage:
-    summaries, seconds = _timed(lambda: harvest_units(registry, None, store, HarvestSettings(polite=False)))
-    requests = sum(s.requests for s in summaries)
-    return _stage("harvest", seconds, f"{requests / seconds:6.0f} pages/s ({requests} requests, "
-                  f"{sum(s.error_count for s in summaries)} errors, {sum(bool(s.failed) for s in summaries)} "
-                  f"units failed)")
-
-
-def _normalize(registry, store: Path, warehouse: Path) -> Stage:
-    summaries, seconds = _timed(lambda: normalize_units(list(registry.units), store, warehouse))
-    resources = sum(s.resources for s in summaries)
-    return _stage("normalize", seconds, f"{resources / seconds:6.0f} resources/s ({resources} resources)")
-
-
-def _publish(warehouse: Path, out_dir: Path, unit_ids: list[str]) -> Stage:
+def _publish(warehouse: Path, out_dir: Path, unit_ids: list[str], exclude: set[int]) -> Stage:
     """Publish under a fresh name prefix, so the real catalog is untouched, and purge it afterwards."""
     import ckanapi
     from bench_publish import purge
@@ -201,19 +323,36 @@ def _publish(warehouse: Path, out_dir: Path, unit_ids: list[str]) -> Stage:
     stack = ensure_stack()
     names = Names(f"bench-e2e-{uuid.uuid4().hex[:6]}-")
     try:
-        summary, seconds = _timed(lambda: publish_catalog(
-            warehouse, stack.url, stack.token(), run_id=RUN_ID, out_dir=out_dir, registry_unit_ids=unit_ids,
-            name_prefix=names.prefix))
+        with TreeRss(exclude) as rss:
+            summary, seconds = _timed(lambda: publish_catalog(
+                warehouse, stack.url, stack.token(), run_id=RUN_ID, out_dir=out_dir, registry_unit_ids=unit_ids,
+                name_prefix=names.prefix))
     finally:
         purge(ckanapi.RemoteCKAN(stack.url, apikey=stack.token()), names)
-    return _stage("publish", seconds, f"{summary.counts()['created']} datasets created, {summary.api_calls} API calls")
+    return _stage("publish", seconds, f"{summary.counts()['created']} datasets created, {summary.api_calls} API calls",
+                  rss)
 
 
 # -- output ----------------------------------------------------------------------------------------
 
 
-def _print_summary(stages: list[Stage], server_rss: float, validation) -> None:
-    print(f"total     : {sum(s.seconds for s in stages):7.1f} s  (generation not included)")
+def _print_summary(stages: list[Stage], rerun: list[Stage], server_rss: float, validation,
+                   normalize_steps: list[tuple[str, StepSeconds]]) -> None:
+    counted = [s for s in stages if s.name != "before"]  # the baseline is not part of the pipeline
+    total = sum(s.seconds for s in counted)
+    print(f"total     : {total:7.1f} s  (generation{' and the baseline' if len(counted) < len(stages) else ''} "
+          f"not included); peak memory of any stage {max(s.tree_mb for s in counted):.0f} MB with its children")
+    before = next((s for s in stages if s.name == "before"), None)
+    after = next(s for s in stages if s.name == "normalize")
+    if before:
+        print(f"normalize : {before.seconds / after.seconds:.2f}x the baseline's resources/s "
+              f"({before.seconds:.1f} s before, {after.seconds:.1f} s after)")
+    if rerun:
+        again = sum(s.seconds for s in rerun)
+        print(f"re-run    : {again:7.1f} s = {100 * again / total:.1f} % of the first run "
+              f"({', '.join(f'{s.name} {s.seconds:.1f} s' for s in rerun)})")
+    for name, steps in normalize_steps:
+        print(f"{name:<10}: {steps}")
     print(f"server    : peak RSS {server_rss:.0f} MB")
     steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in validation.seconds.items())
     print(f"validate  : {steps} (s)")
@@ -221,13 +360,13 @@ def _print_summary(stages: list[Stage], server_rss: float, validation) -> None:
           f"({validation.vetoed} by veto), {validation.unverifiable} 无法核查")
 
 
-def _print_truth(portal: Path, warehouse: Path) -> None:
+def _print_truth(portal: Path, warehouse: Path, run_id: str) -> None:
     """Check statuses and verdicts against the generator's ground truth, as tests/test_ground_truth.py does."""
     truth = json.loads((portal / "ground_truth.json").read_text(encoding="utf-8"))["units"]
     with warehouse_connect(warehouse, read_only=True) as con:
         statuses = {(u, c): s for u, c, s in con.execute(
-            "SELECT unit_id, check_id, status FROM check_results WHERE run_id = ?", [RUN_ID]).fetchall()}
-        verdicts = dict(con.execute("SELECT unit_id, verdict FROM unit_scores WHERE run_id = ?", [RUN_ID]).fetchall())
+            "SELECT unit_id, check_id, status FROM check_results WHERE run_id = ?", [run_id]).fetchall()}
+        verdicts = dict(con.execute("SELECT unit_id, verdict FROM unit_scores WHERE run_id = ?", [run_id]).fetchall())
         counts = {(u, n): (c, s) for u, n, c, s in con.execute(
             "SELECT unit_id, name, item_count, list_source FROM columns").fetchall()}
     columns = [(unit, name, column["items"]) for unit, u in truth.items() if u["access"] == "ok"
@@ -243,7 +382,7 @@ def _print_truth(portal: Path, warehouse: Path) -> None:
     wrong_checks = [f"{unit} {check}: expected {status}, got {statuses.get((unit, check))}"
                     for unit, check, status in checks if statuses.get((unit, check)) != status]
     wrong_verdicts = [unit for unit, u in truth.items() if verdicts.get(unit) != u["verdict"]]
-    print(f"truth     : {len(wrong_checks)} of {len(checks)} check statuses and "
+    print(f"truth     : {run_id}: {len(wrong_checks)} of {len(checks)} check statuses and "
           f"{len(wrong_verdicts)} of {len(truth)} verdicts differ from ground_truth.json")
     for line in wrong_checks[:20]:
         print(f"            {line}")

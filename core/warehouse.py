@@ -39,7 +39,7 @@ from core import lake
 
 DEFAULT_LOCK_WAIT = 30.0
 DEFAULT_CONFLICT_RETRIES = 30
-UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "link_checks")
+UNIT_TABLES = ("units", "columns", "resources", "list_items", "attachments", "link_checks", "normalized_inputs")
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +92,13 @@ def _is_concurrent_initialization(exc: Exception) -> bool:
 
 def lock_wait() -> float:
     return float(os.environ.get("ZWGK_LOCK_WAIT", DEFAULT_LOCK_WAIT))
+
+
+def memory_limit() -> str:
+    """DuckDB's memory budget per connection (`ZWGK_DUCKDB_MEMORY`, default 1GB): beyond it, joins,
+    sorts and aggregates spill to disk. DuckDB's own default, 80 % of the machine, would let one
+    stage crowd out CKAN, PostgreSQL and Solr on a small server."""
+    return os.environ.get("ZWGK_DUCKDB_MEMORY", "").strip() or "1GB"
 
 
 def conflict_retries() -> int:
@@ -159,7 +166,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float | 
     while True:
         if catalog.embedded:
             lake.finish_swap(path)  # a rebuild's swap that a crash interrupted (core/rebuild.py)
-        con = duckdb.connect()
+        con = duckdb.connect(config={"memory_limit": memory_limit()})
         try:
             lake.attach(con, catalog, read_only=read_only, snapshot_version=snapshot_version)
             break
@@ -238,27 +245,28 @@ def replace_unit(con: duckdb.DuckDBPyConnection, unit_id: str, tables: dict[str,
 
 def replace_units(con: duckdb.DuckDBPyConnection, unit_ids: list[str], tables: list[dict[str, pa.Table]],
                   hosts: list[pa.Table] = (), tag: RunTag | None = None) -> None:
-    """Replace every row of several units in one transaction: one snapshot of the lake.
+    """Replace the rows of several units in one transaction: one snapshot of the lake.
 
-    Per table, one DELETE and one bulk INSERT from Arrow. Batching is what makes loading fast:
-    per-statement and per-file overhead is paid once per batch, not once per unit
-    (bench/bench_load.py). On a write conflict the whole transaction is run again.
+    Each unit's dict names the tables whose rows of that unit are replaced (an empty table
+    deletes them); a table it leaves out keeps that unit's rows as they are. Per table, one
+    DELETE and one bulk INSERT from Arrow. Batching is what makes loading fast: per-statement
+    and per-file overhead is paid once per batch, not once per unit (bench/bench_load.py). On a
+    write conflict the whole transaction is run again.
     """
     if not unit_ids:
         return
-    con.register("replaced_units", pa.table({"unit_id": pa.array(unit_ids, pa.string())}))
-    try:
-        retry_on_conflict(lambda: _replace_units_once(con, tables, hosts, tag), _units_named(unit_ids))
-    finally:
-        con.unregister("replaced_units")
+    replaced = {name: [u for u, t in zip(unit_ids, tables) if name in t] for name in UNIT_TABLES}
+    retry_on_conflict(lambda: _replace_units_once(con, replaced, tables, hosts, tag), _units_named(unit_ids))
 
 
-def _replace_units_once(con: duckdb.DuckDBPyConnection, tables: list[dict[str, pa.Table]],
-                        hosts: list[pa.Table], tag: RunTag | None) -> None:
+def _replace_units_once(con: duckdb.DuckDBPyConnection, replaced: dict[str, list[str]],
+                        tables: list[dict[str, pa.Table]], hosts: list[pa.Table], tag: RunTag | None) -> None:
     with transaction(con, tag):
         for name in UNIT_TABLES:
+            if not replaced[name]:
+                continue
             parts = [schemas.conform(name, t[name]) for t in tables if name in t and t[name].num_rows]
-            con.execute(f'DELETE FROM "{name}" WHERE unit_id IN (SELECT unit_id FROM replaced_units)')
+            con.execute(f'DELETE FROM "{name}" WHERE list_contains(?, unit_id)', [replaced[name]])
             if parts:
                 load_table(con, name, pa.concat_tables(parts))
         _merge_hosts(con, [h for h in hosts if h is not None and h.num_rows])
@@ -317,6 +325,37 @@ def mark_removed_units(con: duckdb.DuckDBPyConnection, registered: list[str], no
 def unit_table(con: duckdb.DuckDBPyConnection, name: str, unit_id: str) -> pa.Table:
     rows = con.sql(f'SELECT * FROM "{name}" WHERE unit_id = $unit', params={"unit": unit_id}).to_arrow_table()
     return schemas.conform(name, rows)
+
+
+def rows_by_unit(con: duckdb.DuckDBPyConnection, name: str, unit_ids: list[str]) -> dict[str, list[dict]]:
+    """The current rows of `name` of several units, as dicts grouped by unit: one query."""
+    if not unit_ids:
+        return {}
+    grouped: dict[str, list[dict]] = {}
+    rows = con.sql(f'SELECT * FROM "{name}" WHERE list_contains($units, unit_id)', params={"units": unit_ids})
+    for row in schemas.conform(name, rows.to_arrow_table()).to_pylist():
+        grouped.setdefault(row["unit_id"], []).append(row)
+    return grouped
+
+
+def resource_counts(con: duckdb.DuckDBPyConnection, unit_ids: list[str]) -> dict[str, int]:
+    """How many resource rows each of the units has."""
+    if not unit_ids:
+        return {}
+    return dict(con.execute("SELECT unit_id, count(*) FROM resources WHERE list_contains(?, unit_id) "
+                            "GROUP BY unit_id", [unit_ids]).fetchall())
+
+
+def attachments_by_unit(con: duckdb.DuckDBPyConnection, unit_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
+    """Each unit's attachments by resource_id, reused with resources whose page did not change."""
+    if not unit_ids:
+        return {}
+    grouped: dict[str, dict[str, list[dict]]] = {}
+    for unit_id, url, name, ext, resource_id in con.execute(
+        "SELECT unit_id, url, name, ext, resource_id FROM attachments WHERE list_contains(?, unit_id)", [unit_ids]
+    ).fetchall():
+        grouped.setdefault(unit_id, {}).setdefault(resource_id, []).append({"url": url, "text": name, "ext": ext})
+    return grouped
 
 
 def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:

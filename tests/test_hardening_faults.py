@@ -236,16 +236,16 @@ KILLED_NORMALIZE = textwrap.dedent("""
     from assets.normalize.build import normalize_units
     from core.registry import load_registry
 
-    registry_path, store, db, units, kill_batch = sys.argv[1:6]
+    registry_path, store, db, units, kill_batch, table = sys.argv[1:7]
     load_table = warehouse.load_table  # inside replace_units' transaction: one bulk insert per table
-    calls = {"resources": 0}
+    calls = {table: 0}
 
     def load_then_hang(con, name, rows):
         load_table(con, name, rows)
-        if name != "resources":
+        if name != table:
             return
-        calls["resources"] += 1
-        if calls["resources"] == int(kill_batch):  # units, columns, resources written, not committed
+        calls[table] += 1
+        if calls[table] == int(kill_batch):  # the batch's tables up to `table` written, not committed
             print("mid-write", flush=True)
             time.sleep(600)
 
@@ -257,10 +257,13 @@ KILLED_NORMALIZE = textwrap.dedent("""
 KILL_UNITS = ["qzf", "teda", "ftz", "jyj", "mzj", "xcjd", "hbjd", "yjbz"]  # 4 batches of 2
 
 
-def _normalize_killed(pipeline_data, db: Path, kill_batch: int, lake_env: dict[str, str]) -> None:
+def _normalize_killed(pipeline_data, db: Path, kill_batch: int, lake_env: dict[str, str],
+                      table: str = "resources") -> None:
+    """Normalize KILL_UNITS in a child that hangs after its `kill_batch`-th insert into `table`
+    (inside the batch's transaction), and SIGKILL it there."""
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_NORMALIZE, str(pipeline_data.store_dir.parent / "registry.yaml"),
-         str(pipeline_data.store_dir), str(db), ",".join(KILL_UNITS), str(kill_batch)],
+         str(pipeline_data.store_dir), str(db), ",".join(KILL_UNITS), str(kill_batch), table],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", **lake_env})
     try:
@@ -319,7 +322,9 @@ def test_sigkill_while_rewriting_units_keeps_their_previous_rows(pipeline_data, 
     db = tmp_path / "zwgk.duckdb"
     normalize_units([pipeline_data.registry.get(u) for u in KILL_UNITS], pipeline_data.store_dir, db,
                     now=datetime(2021, 3, 1, 8), batch_size=2)
-    _normalize_killed(pipeline_data, db, kill_batch=3, lake_env=lake_catalog.env)  # batch 3's rows deleted, then killed before COMMIT
+    # An unchanged store: the re-run rewrites the units' units and columns rows (their last_seen)
+    # and nothing else. Batch 3's rows are deleted and rewritten, then the process is killed before COMMIT.
+    _normalize_killed(pipeline_data, db, kill_batch=3, lake_env=lake_catalog.env, table="columns")
     assert _tables(db) == reference
 
 

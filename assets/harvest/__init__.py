@@ -19,6 +19,8 @@ HarvestSettings(polite=True, max_concurrency=2, min_delay=1.0, timeout=20, max_r
 open_unit_store(store_dir, unit_id) -> UnitStoreView
     The unit's state as Arrow tables: pages, columns, column_items, link_checks, host_checks
     (schemas in `unitstore.SCHEMAS`); `read_fetch_log(store_dir, unit_id)` gives the attempt log.
+open_unit_stores(store_dir, unit_ids) -> dict[unit_id, UnitStoreView]
+    The same for many units at once (one DuckDB instance; units never harvested are left out).
 read_raw(store_dir, sha256) -> bytes
     The exact response body stored for `pages.sha256` (decode it with `pages.charset`).
 The normalize stage uses only this API.
@@ -63,7 +65,7 @@ C18 checks live in `crawler`), entry point `runner`.
 from .rawstore import read_raw
 from .runner import harvest_units, harvest_units_async
 from .settings import USER_AGENT, HarvestSettings
-from .storeview import UnitStoreView, open_unit_store, read_fetch_log
+from .storeview import UnitStoreView, open_unit_store, open_unit_stores, read_fetch_log
 from .summary import HarvestError, HarvestEvent, UnitHarvestSummary
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "harvest_units",
     "harvest_units_async",
     "open_unit_store",
+    "open_unit_stores",
     "read_fetch_log",
     "read_raw",
 ]

@@ -144,7 +144,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, units: li
     seconds = {} if seconds is None else seconds
     dates = RuleDates.for_as_of(as_of)
     started = time.perf_counter()
-    features = compute_features(con, as_of, units)
+    chunks = feature_chunks(con, units)
+    features = pa.concat_tables([compute_features(con, as_of, chunk) for chunk in chunks]) if len(chunks) > 1 \
+        else compute_features(con, as_of, units)
     seconds["features"] = time.perf_counter() - started
     started = time.perf_counter()
     outcome = run_suites(features.select([INDEX_COLUMN, *FEATURE_COLUMNS]).to_pandas(), run_id, data_docs_dir)
@@ -163,6 +165,33 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, units: li
     return Evaluation(pa.Table.from_pylist(check_rows, schema=schemas.arrow_schema("check_results")),
                       pa.Table.from_pylist(score_rows, schema=schemas.arrow_schema("unit_scores")),
                       outcome.data_docs_index, changes)
+
+
+# Features are computed for at most about this many current resources at once: every feature is
+# per unit, so chunks of units give the same rows, and memory stays bounded at a million documents.
+FEATURE_CHUNK_RESOURCES = 200_000
+
+
+def feature_chunks(con: duckdb.DuckDBPyConnection, units: list[str] | None,
+                   limit: int = FEATURE_CHUNK_RESOURCES) -> list[list[str] | None]:
+    """The selected units in order, cut into chunks of about `limit` current resources
+    (`[units]` when they fit in one)."""
+    counts = con.execute("""
+        SELECT u.unit_id, count(r.unit_id) FROM units u
+        LEFT JOIN resources r ON r.unit_id = u.unit_id AND r.removed_at IS NULL
+        WHERE u.removed_at IS NULL AND ($units IS NULL OR list_contains($units, u.unit_id))
+        GROUP BY u.unit_id ORDER BY u.unit_id""", {"units": units}).fetchall()
+    if sum(n for _, n in counts) <= limit:
+        return [units]
+    chunks: list[list[str] | None] = []
+    chunk, size = [], 0
+    for unit_id, n in counts:
+        if chunk and size + n > limit:
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(unit_id)
+        size += n
+    return chunks + [chunk]
 
 
 def write_results(con: duckdb.DuckDBPyConnection, evaluation: Evaluation, run_id: str,
