@@ -129,7 +129,10 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         portal = work / "portal"
         shutil.rmtree(work / "data", ignore_errors=True)  # a first run: no store or warehouse from a previous one
-        print(_generate(portal, args.units, args.docs_per_unit, args.seed), flush=True)
+        if args.reuse_portal and _same_portal(portal, args.units, args.docs_per_unit, args.seed):
+            print(f"generate  : reusing {portal} (same units, documents per unit and seed)", flush=True)
+        else:
+            print(_generate(portal, args.units, args.docs_per_unit, args.seed), flush=True)
         server, registry_path = _serve(portal, work / "registry.yaml", args.port_base)
         bench = Bench(registry_path, portal, work / "data", {server.pid})
         try:
@@ -156,6 +159,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--check-truth", action="store_true", help="compare verdicts with ground_truth.json")
     parser.add_argument("--publish", action="store_true", help="also publish to the local CKAN (catalog/stack.sh)")
     parser.add_argument("--no-rerun", action="store_true", help="skip the no-change re-run")
+    parser.add_argument("--reuse-portal", action="store_true",
+                        help="keep a portal generated in --work by an earlier run with the same parameters")
     parser.add_argument("--baseline", metavar="REF", help="also time the normalize stage of git commit REF first")
     return parser.parse_args()
 
@@ -184,6 +189,15 @@ def _generate(portal: Path, units: int, docs_per_unit: int, seed: int) -> str:
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return (f"generate  : {seconds:7.1f} s  peak RSS {rss:5.0f} MB  {summary['units']} units, "
             f"{summary['documents']} documents, {summary['files']} files, {summary['bytes'] / 1e6:.0f} MB")
+
+
+def _same_portal(portal: Path, units: int, docs_per_unit: int, seed: int) -> bool:
+    try:
+        manifest = json.loads((portal / "portal.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (len(manifest["units"]), manifest["docs_per_unit"], manifest["seed"]) == (units, docs_per_unit, seed) \
+        and (portal / "ground_truth.json").exists()
 
 
 def _serve(portal: Path, registry: Path, port_base: int) -> tuple[subprocess.Popen, Path]:

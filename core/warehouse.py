@@ -363,29 +363,9 @@ def existing_resources(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str
     return {row["resource_id"]: row for row in unit_table(con, "resources", unit_id).to_pylist()}
 
 
-def existing_attachments(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, list[dict]]:
-    """The unit's attachments by resource_id, reused with resources whose page did not change."""
-    by_resource: dict[str, list[dict]] = {}
-    for url, name, ext, resource_id in con.execute(
-        "SELECT url, name, ext, resource_id FROM attachments WHERE unit_id = ?", [unit_id]
-    ).fetchall():
-        by_resource.setdefault(resource_id, []).append({"url": url, "text": name, "ext": ext})
-    return by_resource
-
-
 def existing_unit(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict | None:
     rows = unit_table(con, "units", unit_id).to_pylist()
     return rows[0] if rows else None
-
-
-def existing_columns(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, dict]:
-    """The unit's current columns by column_id: history, and the row kept when a column fails."""
-    return {row["column_id"]: row for row in unit_table(con, "columns", unit_id).to_pylist()}
-
-
-def has_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> bool:
-    [(count,)] = con.execute("SELECT count(*) FROM resources WHERE unit_id = ?", [unit_id]).fetchall()
-    return count > 0
 
 
 def unit_rows(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict[str, pa.Table]:

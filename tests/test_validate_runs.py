@@ -45,6 +45,24 @@ def test_one_unit_alone_gets_the_rows_of_a_full_run(warehouse):
     assert rows(warehouse, SCORE, "single") == {r for r in rows(warehouse, SCORE, "full") if r[0] in ("jyj", "dead")}
 
 
+def test_features_computed_in_chunks_of_units_equal_one_pass(warehouse, pipeline_data, monkeypatch):
+    """At a million documents features are computed a few units at a time (memory); every feature
+    is per unit, so the chunks must give exactly the rows of one pass, on both warehouses."""
+    from assets.validate import results
+
+    for db in (warehouse, pipeline_data.warehouse):
+        with warehouse_connect(db, read_only=True) as con:
+            whole = results.evaluate(con, AS_OF, "whole")
+            monkeypatch.setattr(results, "FEATURE_CHUNK_RESOURCES", 50)
+            chunks = results.feature_chunks(con, None, results.FEATURE_CHUNK_RESOURCES)
+            chunked = results.evaluate(con, AS_OF, "whole")
+            monkeypatch.undo()
+        assert len(chunks) >= 3 and [u for c in chunks for u in c] == sorted(u for c in chunks for u in c)
+        ignore = ["checked_at"]
+        assert chunked.check_results.drop_columns(ignore).equals(whole.check_results.drop_columns(ignore)), db
+        assert chunked.unit_scores.drop_columns(ignore).equals(whole.unit_scores.drop_columns(ignore)), db
+
+
 def test_rerunning_a_run_replaces_only_its_units_rows(warehouse):
     validate_warehouse(warehouse, AS_OF, run_id="again")
     validate_warehouse(warehouse, AS_OF, run_id="again")

@@ -173,9 +173,10 @@ FEATURE_CHUNK_RESOURCES = 200_000
 
 
 def feature_chunks(con: duckdb.DuckDBPyConnection, units: list[str] | None,
-                   limit: int = FEATURE_CHUNK_RESOURCES) -> list[list[str] | None]:
+                   limit: int | None = None) -> list[list[str] | None]:
     """The selected units in order, cut into chunks of about `limit` current resources
-    (`[units]` when they fit in one)."""
+    (default FEATURE_CHUNK_RESOURCES; `[units]` when they fit in one)."""
+    limit = limit or FEATURE_CHUNK_RESOURCES
     counts = con.execute("""
         SELECT u.unit_id, count(r.unit_id) FROM units u
         LEFT JOIN resources r ON r.unit_id = u.unit_id AND r.removed_at IS NULL
