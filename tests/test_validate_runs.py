@@ -53,7 +53,7 @@ def test_features_computed_in_chunks_of_units_equal_one_pass(warehouse, pipeline
     for db in (warehouse, pipeline_data.warehouse):
         with warehouse_connect(db, read_only=True) as con:
             whole = results.evaluate(con, AS_OF, "whole")
-            monkeypatch.setattr(results, "FEATURE_CHUNK_RESOURCES", 50)
+            monkeypatch.setattr(results, "FEATURE_CHUNK_RESOURCES", 10)
             chunks = results.feature_chunks(con, None, results.FEATURE_CHUNK_RESOURCES)
             chunked = results.evaluate(con, AS_OF, "whole")
             monkeypatch.undo()
