@@ -156,10 +156,13 @@ class TextVersion:
     previous_validity: str | None = None
 
 
-def text_versions(con: duckdb.DuckDBPyConnection, unit_ids: list[str]) -> dict[str, list[TextVersion]]:
+def text_versions(con: duckdb.DuckDBPyConnection, unit_ids: list[str], *,
+                  changed_only: bool = False) -> dict[str, list[TextVersion]]:
     """resource_id → the distinct texts each document of `unit_ids` had over the kept history,
     oldest first. Only the texts' hashes are read (the change feed over every run is long);
-    `text_at` fetches the text of the few versions that matter.
+    `text_at` fetches the text of the few versions that matter. With `changed_only`, only the
+    documents with two texts or more (at a million documents, the others would be a million
+    Python objects for nothing).
 
     Rows written before the schema had `text_sha256` (1.3.0) are not compared: history starts with
     the first run that recorded text hashes.
@@ -178,13 +181,18 @@ def text_versions(con: duckdb.DuckDBPyConnection, unit_ids: list[str]) -> dict[s
         ordered AS (
             SELECT *, lag(text_sha256) OVER w AS previous_sha256, lag(title) OVER w AS previous_title,
                    lag(publish_date) OVER w AS previous_publish_date, lag(validity) OVER w AS previous_validity
-            FROM changes WINDOW w AS (PARTITION BY resource_id ORDER BY snapshot_id))
+            FROM changes WINDOW w AS (PARTITION BY resource_id ORDER BY snapshot_id)),
+        distinct_texts AS (
+            SELECT *, count(*) OVER (PARTITION BY resource_id) AS texts
+            FROM ordered
+            WHERE previous_sha256 IS NULL OR previous_sha256 <> text_sha256)
         SELECT snapshot_id, resource_id, unit_id, url, text_sha256, title, publish_date, validity,
                previous_title, previous_publish_date, previous_validity
-        FROM ordered
-        WHERE previous_sha256 IS NULL OR previous_sha256 <> text_sha256
+        FROM distinct_texts
+        WHERE texts >= $least
         ORDER BY resource_id, snapshot_id
-    """, {"first": kept[0].snapshot_id, "last": current.snapshot_id, "units": unit_ids}).fetchall()
+    """, {"first": kept[0].snapshot_id, "last": current.snapshot_id, "units": unit_ids,
+          "least": 2 if changed_only else 1}).fetchall()
     versions: dict[str, list[TextVersion]] = {}
     for (snapshot_id, resource_id, unit_id, url, sha, title, publish_date, validity, previous_title,
          previous_publish_date, previous_validity) in rows:

@@ -122,8 +122,10 @@ def test_only_the_silent_edit_of_several_changes_is_found(tmp_path):
                                  doc(3, edited + "（2021年3月1日更正）"), doc(4, BODY)])
         after = history.current_snapshot(con)
         versions = history.text_versions(con, ["jyj"])
+        changed = history.text_versions(con, ["jyj"], changed_only=True)
         found = find_document_changes(con, ["jyj"], "check-1", date(2021, 3, 1), datetime(2021, 3, 2)).to_pylist()
     assert [len(versions[f"jyj-{n}"]) for n in (1, 2, 3)] == [2, 2, 2] and len(versions["jyj-4"]) == 1
+    assert changed == {f"jyj-{n}": versions[f"jyj-{n}"] for n in (1, 2, 3)}, "only documents whose text changed"
     assert versions["jyj-1"][0].snapshot.run_id == "run-1" and versions["jyj-1"][1].snapshot == after
     [change] = found
     assert (change["resource_id"], change["before_snapshot"], change["after_snapshot"]) == (

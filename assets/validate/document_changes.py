@@ -28,7 +28,7 @@ def find_document_changes(con: duckdb.DuckDBPyConnection, unit_ids: list[str], r
     """The silent edits of `unit_ids`' documents over the kept history, stamped with the run."""
     stamp = {"run_id": run_id, "as_of": as_of, "checked_at": checked_at}
     rows = []
-    for resource_id, versions in history.text_versions(con, unit_ids).items():
+    for resource_id, versions in history.text_versions(con, unit_ids, changed_only=True).items():
         for old, new in zip(versions, versions[1:]):
             before = history.text_at(con, resource_id, old.snapshot.snapshot_id)
             after = history.text_at(con, resource_id, new.snapshot.snapshot_id)
