@@ -95,10 +95,10 @@ def lock_wait() -> float:
 
 
 def memory_limit() -> str:
-    """DuckDB's memory budget per connection (`ZWGK_DUCKDB_MEMORY`, default 1GB): beyond it, joins,
+    """DuckDB's memory budget per connection (`ZWGK_DUCKDB_MEMORY`, default 768MB): beyond it, joins,
     sorts and aggregates spill to disk. DuckDB's own default, 80 % of the machine, would let one
     stage crowd out CKAN, PostgreSQL and Solr on a small server."""
-    return os.environ.get("ZWGK_DUCKDB_MEMORY", "").strip() or "1GB"
+    return os.environ.get("ZWGK_DUCKDB_MEMORY", "").strip() or "768MB"
 
 
 def conflict_retries() -> int:
