@@ -75,8 +75,7 @@ def _read_all(con: duckdb.DuckDBPyConnection, table: str, stores: int, have: dic
     for number in range(stores):
         columns = have.get((f"store{number}", table))
         if columns is not None:  # a store written before the table existed has no rows of it
-            select = ", ".join(f.name if f.name in columns else f"NULL AS {f.name}" for f in schema)
-            parts.append(f"SELECT {number} AS _store, {select} FROM store{number}.{table}")
+            parts.append(f"SELECT {number} AS _store, {_select_list(schema, columns)} FROM store{number}.{table}")
     if not parts:
         return [schema.empty_table()] * stores
     # Rows keep their stores' order (DuckDB preserves insertion order); column items are in list order.
@@ -99,8 +98,12 @@ def _read(con: duckdb.DuckDBPyConnection, source: str, table: str, have: set[str
     """The table in today's schema; columns an older store lacks (not in `have`) read as NULL."""
     order = {"column_items": " ORDER BY column_url, position", "fetch_log": " ORDER BY fetched_at"}.get(table, "")
     schema = SCHEMAS[table]
-    select = ", ".join(f.name if f.name in have else f"NULL AS {f.name}" for f in schema)
-    return con.sql(f"SELECT {select} FROM {source}{order}").to_arrow_table().cast(schema)
+    return con.sql(f"SELECT {_select_list(schema, have)} FROM {source}{order}").to_arrow_table().cast(schema)
+
+
+def _select_list(schema: pa.Schema, have: set[str]) -> str:
+    """The schema's columns, NULL for those an older store lacks (not in `have`)."""
+    return ", ".join(f.name if f.name in have else f"NULL AS {f.name}" for f in schema)
 
 
 def _sql_string(text: str) -> str:

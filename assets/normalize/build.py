@@ -38,10 +38,6 @@ from .rows import NormalizeSummary, UnitRows, list_mark, stable_id, text_sha256 
 
 log = logging.getLogger("zwgk.normalize")
 
-# The groups of tables a unit's input hash covers, and which tables each group writes.
-INPUT_PARTS = {"resources": ("resources", "attachments"), "list_items": ("list_items",),
-               "link_checks": ("link_checks",)}
-
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -148,7 +144,7 @@ class _UnitWork:
     unit_row: dict | None = None
     previous_columns: dict[str, dict] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
-    unchanged: set[str] = field(default_factory=set)  # INPUT_PARTS not rebuilt this run
+    unchanged: set[str] = field(default_factory=set)  # parts of input_fingerprints() not rebuilt
     keep_content: bool = False  # the site is down: only its units row is written
     previous_resources: int = 0  # the unit's resource rows in the warehouse
     jobs: list = field(default_factory=list)  # its pages to extract
